@@ -64,6 +64,9 @@ void mmsim_mmu_regs(struct rt_aspace *aspace, struct mmsim_vmsa_regs *out)
     struct mmsim_vmsa_regime lo, hi;
     mmsim_vmsa_regime_rt(&lo, false);
     mmsim_vmsa_regime_rt(&hi, true);
+    /* Kernel space has no lower half: disable TTBR0 walks rather than let a
+     * user VA walk from PA 0. */
+    lo.epd = aspace == &rt_kernel_space;
     memset(out, 0, sizeof *out);
     out->tcr = mmsim_vmsa_tcr_build(&lo, &hi, 48);
     out->mair = MMSIM_VMSA_MAIR_RT;

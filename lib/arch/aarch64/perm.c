@@ -19,10 +19,15 @@ size_t rt_hw_mmu_attr_add_perm(size_t attr, rt_base_t prot)
 {
     MMSIM_PRECOND(prot_ok(prot), attr, "prot must combine READ/WRITE/EXECUTE with optional USER/KERNEL");
     bool user = prot & RT_HW_MMU_PROT_USER;
-    if (prot & RT_HW_MMU_PROT_WRITE)
+    if (prot & RT_HW_MMU_PROT_WRITE) {
         attr &= ~AP_RO;
-    if (user && (prot & (RT_HW_MMU_PROT_READ | RT_HW_MMU_PROT_WRITE)))
-        attr |= AP_EL0;
+        if (user)
+            attr |= AP_EL0;
+    } else if (user && (prot & RT_HW_MMU_PROT_READ) && !(attr & AP_EL0)) {
+        /* EL0 read alone cannot coexist with EL1 write (AP=01 would let EL0
+         * write): grant read-only at both ELs rather than over-grant. */
+        attr |= AP_EL0 | AP_RO;
+    }
     if (prot & RT_HW_MMU_PROT_EXECUTE)
         attr &= ~(user ? MMU_ATTR_UXN : MMU_ATTR_PXN);
     return attr;
