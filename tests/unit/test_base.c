@@ -226,6 +226,19 @@ static void test_base_atomic_add_returns_previous(void **state)
     assert_non_null(rt_thread_self());
 }
 
+static void test_base_badinput_realloc_and_mutex(void **state)
+{
+    (void)state;
+    uint64_t fake[4] = { 0, 0, 0, 0 };
+    void *r = (void *)1;
+    FX_EXPECT_ASSERTS(1, r = rt_realloc(&fake[2], 64));
+    assert_null(r);
+    FX_EXPECT_ASSERTS(1, assert_int_equal(rt_mutex_init(NULL, "x", 0), -RT_EINVAL));
+    FX_EXPECT_ASSERTS(1, assert_int_equal(rt_mutex_take(NULL, RT_WAITING_FOREVER), -RT_EINVAL));
+    FX_EXPECT_ASSERTS(1, assert_int_equal(rt_mutex_release(NULL), -RT_EINVAL));
+    FX_EXPECT_ASSERTS(1, assert_int_equal(rt_mutex_detach(NULL), -RT_EINVAL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +255,7 @@ int main(void)
         T(test_base_kprintf_goes_to_console),
         T(test_base_mutex_is_recursive_and_excludes_others),
         T(test_base_atomic_add_returns_previous),
+        T(test_base_badinput_realloc_and_mutex),
 #undef T
     };
     return cmocka_run_group_tests_name("base", tests, NULL, NULL);

@@ -88,6 +88,21 @@ static void test_machine_ram_outside_is_not_ram(void **state)
     assert_int_equal(mmsim_phys_host2pa(&local), UINT64_MAX);
 }
 
+static void test_machine_badinput_without_machine(void **state)
+{
+    (void)state;
+    assert_int_equal(mmsim_machine_shutdown(NULL), 0);
+    void *p = (void *)1;
+    FX_EXPECT_ASSERTS(1, p = rt_pages_alloc(0));
+    assert_null(p);
+    char host[8];
+    FX_EXPECT_ASSERTS(1, assert_int_equal(rt_page_ref_get(host, 0), 0));
+    FX_EXPECT_ASSERTS(1, assert_int_equal(rt_pages_free(host, 0), 0));
+    assert_false(mmsim_phys_is_ram(0x40000000));
+    assert_int_equal(mmsim_phys_check(NULL), 1); /* "no machine is booted" */
+    assert_int_equal(mmsim_machine_boot_default(), RT_EOK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -97,6 +112,7 @@ int main(void)
         T(test_machine_shutdown_reports_leaked_frames_and_heap),
         T(test_machine_clean_cycle_reports_no_leak),
         T(test_machine_ram_outside_is_not_ram),
+        T(test_machine_badinput_without_machine),
 #undef T
     };
     return cmocka_run_group_tests_name("machine", tests, NULL, NULL);

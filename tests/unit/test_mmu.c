@@ -489,6 +489,21 @@ static void test_mmu_concurrent_edits_keep_tables_consistent(void **state)
     assert_int_equal(info.table_pages, 1);
 }
 
+static void test_mmu_badinput_misc(void **state)
+{
+    (void)state;
+    size_t before = allocated();
+    FX_EXPECT_ASSERTS(1, assert_ptr_equal(rt_hw_mmu_v2p(NULL, (void *)0x1000), ARCH_MAP_FAILED));
+    FX_EXPECT_ASSERTS(1, assert_int_equal(rt_hw_mmu_control(NULL, (void *)0x1000, PAGE, MMU_CNTL_CACHE), -RT_EINVAL));
+    FX_EXPECT_ASSERTS(1, rt_hw_mmu_pgtbl_delete(NULL));
+    FX_EXPECT_ASSERTS(1, assert_int_equal(mmsim_mmu_reserve(&g_as, (void *)0x1000, (void *)0x1000, PAGE, NULL), -RT_EINVAL));
+    struct mmsim_mmu_reserve r = { NULL, 0 };
+    FX_EXPECT_ASSERTS(1, assert_int_equal(mmsim_mmu_reserve(&g_as, (void *)0x1800, (void *)0x1000, PAGE, &r), -RT_EINVAL));
+    assert_int_equal(r.npages, 0);
+    assert_ptr_equal(rt_hw_mmu_v2p(&g_as, (void *)0x0001000000000000ul), ARCH_MAP_FAILED);
+    assert_int_equal(allocated(), before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -513,6 +528,7 @@ int main(void)
         T(test_mmu_checker_detects_wrong_table_count),
         T(test_mmu_v2p_agrees_with_hardware_walk),
         T(test_mmu_concurrent_edits_keep_tables_consistent),
+        T(test_mmu_badinput_misc),
 #undef T
     };
     return cmocka_run_group_tests_name("mmu", tests, NULL, NULL);

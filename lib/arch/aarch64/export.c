@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define EXPORT_FORMAT_VERSION 1
 /* One contiguous image keeps loaders trivial; tables spread wider than this
@@ -471,9 +472,16 @@ static int write_vectors(const char *dir, const struct xp_state *st)
 
 /* ---- entry point -------------------------------------------------------- */
 
+/* Checked up front so that a too-long path writes nothing at all;
+ * "vectors.txt" is the longest name. */
+static bool dir_fits(const char *dir)
+{
+    return strlen(dir) + sizeof "/vectors.txt" <= PATH_MAX;
+}
+
 static bool job_valid(const char *dir, const struct mmsim_export_job *job)
 {
-    if (dir == NULL || job == NULL || job->mem == NULL || job->mem->read64 == NULL)
+    if (dir == NULL || !dir_fits(dir) || job == NULL || job->mem == NULL || job->mem->read64 == NULL)
         return false;
     if (job->nvectors > 0 && job->vectors == NULL)
         return false;
