@@ -1,0 +1,38 @@
+# Install the build tree into a scratch prefix, then build the example
+# consumer against it twice: through find_package and through pkg-config.
+set(prefix ${WORK}/prefix)
+file(REMOVE_RECURSE ${WORK})
+execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD} --prefix ${prefix} RESULT_VARIABLE rc OUTPUT_QUIET)
+if(rc)
+  message(FATAL_ERROR "cmake --install failed")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} -S ${SRC}/examples/consumer -B ${WORK}/cons -G Ninja
+                -DCMAKE_C_COMPILER=${CC} -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_C_FLAGS=${CFLAGS}
+                -DCMAKE_EXE_LINKER_FLAGS=${CFLAGS}
+                RESULT_VARIABLE rc OUTPUT_QUIET)
+if(NOT rc)
+  execute_process(COMMAND ${CMAKE_COMMAND} --build ${WORK}/cons RESULT_VARIABLE rc OUTPUT_QUIET)
+endif()
+if(rc)
+  message(FATAL_ERROR "find_package(mmsim) consumer failed to build")
+endif()
+execute_process(COMMAND ${WORK}/cons/consumer RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+if(rc)
+  message(FATAL_ERROR "find_package consumer failed: ${out}")
+endif()
+set(ENV{PKG_CONFIG_PATH} ${prefix}/lib/pkgconfig)
+execute_process(COMMAND pkg-config --cflags --libs mmsim OUTPUT_VARIABLE flags RESULT_VARIABLE rc
+                OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(rc)
+  message(FATAL_ERROR "pkg-config does not know mmsim")
+endif()
+separate_arguments(flags UNIX_COMMAND "${flags}")
+separate_arguments(cflags UNIX_COMMAND "${CFLAGS}")
+execute_process(COMMAND ${CC} ${cflags} ${SRC}/examples/consumer/main.c ${flags} -o ${WORK}/cons_pc RESULT_VARIABLE rc)
+if(NOT rc)
+  execute_process(COMMAND ${WORK}/cons_pc RESULT_VARIABLE rc)
+endif()
+if(rc)
+  message(FATAL_ERROR "pkg-config consumer failed")
+endif()
+message(STATUS "installed package works through find_package and pkg-config")
