@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <mm_page.h>
 #include <mm_aspace.h>
 #include <mmsim/phys.h>
@@ -363,6 +364,27 @@ static void test_phys_exhaustion_drains_quarantine_first(void **state)
 #endif
 }
 
+static void test_phys_asan_catches_stale_write_to_freed_frame(void **state)
+{
+    (void)state;
+#if defined(MMSIM_DEBUG_AIDS) && defined(UNDER_ASAN)
+    volatile unsigned char *p = rt_pages_alloc(0);
+    rt_pages_free((void *)p, 0);
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        p[5] = 1; /* AddressSanitizer must stop the child here */
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+#else
+    skip();
+#endif
+}
+
 static long rss_kib(void)
 {
     FILE *f = fopen("/proc/self/statm", "r");
@@ -420,6 +442,7 @@ int main(void)
         T(test_phys_quarantine_is_fifo),
         T(test_phys_write_after_free_is_reported),
         T(test_phys_exhaustion_drains_quarantine_first),
+        T(test_phys_asan_catches_stale_write_to_freed_frame),
         T(test_phys_64gib_machine_boots_without_touching_ram),
 #undef T
     };
