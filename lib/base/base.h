@@ -31,6 +31,11 @@
 #define MMSIM_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MMSIM_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/* Count one problem found by a checker and describe it on `out` (may be
+ * NULL) as "<who>: <message>". */
+void mmsim_problem(FILE *out, int *problems, const char *who, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Failure injection, called once per allocation attempt. True: this attempt
  * must fail (counted as injected). */
 bool mmsim_inject_should_fail(enum mmsim_alloc_kind kind);

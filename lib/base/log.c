@@ -72,3 +72,16 @@ int rt_kprintf(const char *fmt, ...)
     pthread_mutex_unlock(&g_log_lock);
     return n;
 }
+
+void mmsim_problem(FILE *out, int *problems, const char *who, const char *fmt, ...)
+{
+    (*problems)++;
+    if (!out)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(out, "%s: ", who);
+    vfprintf(out, fmt, ap);
+    fputc('\n', out);
+    va_end(ap);
+}

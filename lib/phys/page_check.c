@@ -2,7 +2,6 @@
  * be tiled exactly by blocks (free, quarantined or allocated), every free
  * block must be on the list of its order and zone and nothing else may be,
  * and the counters must add up. */
-#include <stdarg.h>
 #include "phys/phys.h"
 
 struct check_ctx
@@ -11,19 +10,7 @@ struct check_ctx
     int problems;
 };
 
-static void problem(struct check_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void problem(struct check_ctx *c, const char *fmt, ...)
-{
-    c->problems++;
-    if (!c->out)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("phys check: ", c->out);
-    vfprintf(c->out, fmt, ap);
-    fputc('\n', c->out);
-    va_end(ap);
-}
+#define problem(c, ...) mmsim_problem((c)->out, &(c)->problems, "phys check", __VA_ARGS__)
 
 struct tally
 {

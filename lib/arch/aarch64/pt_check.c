@@ -1,10 +1,10 @@
 /* Consistency check and dump of one aspace's page tables. */
-#include <stdarg.h>
 #include <inttypes.h>
 #include <mm_aspace.h>
 #include <mm_page.h>
 #include <mmsim/pgtable.h>
 #include "arch/aarch64/pt.h"
+#include "base/base.h"
 
 struct walk_ctx
 {
@@ -14,19 +14,7 @@ struct walk_ctx
     uint64_t va_top; /* 0xffff << 48 for the kernel half, else 0 */
 };
 
-static void problem(struct walk_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void problem(struct walk_ctx *c, const char *fmt, ...)
-{
-    c->problems++;
-    if (!c->out)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("mmu check: ", c->out);
-    vfprintf(c->out, fmt, ap);
-    fputc('\n', c->out);
-    va_end(ap);
-}
+#define problem(c, ...) mmsim_problem((c)->out, &(c)->problems, "mmu check", __VA_ARGS__)
 
 /* Leaves below `tbl`, checking every table on the way. */
 static uint64_t check_table(struct walk_ctx *c, const uint64_t *tbl, int level, uint64_t va_base)
