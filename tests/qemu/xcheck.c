@@ -319,7 +319,8 @@ static void cfg_describe(const struct xcfg *c, char *buf, size_t size)
     for (unsigned h = 0; h < 2u; h++) {
         const struct half_cfg *hc = &c->half[h];
         snprintf(halves[h], sizeof halves[h], "%s/%u%s%s%s%s%s%s%s", granule_name(hc->granule_shift),
-                 hc->va_bits, hc->ds ? " DS" : "", hc->epd ? " EPD" : "", hc->hpd ? " HPD" : "", hc->e0pd ? " E0PD" : "",
+                 hc->va_bits, hc->ds ? " DS" : "", hc->epd ? " EPD" : "", hc->hpd ? " HPD" : "",
+                 hc->e0pd ? " E0PD" : "",
                  hc->tbi ? " TBI" : "", hc->bad_txsz ? " bad-TxSZ" : "",
                  hc->ttbr_oversize ? " TTBR>OA" : "");
     }
@@ -329,7 +330,8 @@ static void cfg_describe(const struct xcfg *c, char *buf, size_t size)
 
 /* MAIR bytes whose PAR encoding is unambiguous: Device, Normal NC, WT, WB,
  * mixed inner/outer and a transient outer (RT-Thread's 0x7f). */
-static const uint8_t k_mair_bytes[] = { 0xff, 0x44, 0x00, 0x04, 0x08, 0x0c, 0xbb, 0x7f, 0xee, 0xaa, 0x4f, 0xf4 };
+static const uint8_t k_mair_bytes[] = { 0xff, 0x44, 0x00, 0x04, 0x08, 0x0c,
+                                        0xbb, 0x7f, 0xee, 0xaa, 0x4f, 0xf4 };
 
 static void random_half(struct rng *rng, struct half_cfg *h, unsigned granule_shift, unsigned va_bits)
 {
@@ -1423,6 +1425,8 @@ struct run_state
     struct tally total;
     size_t reports;
     bool failed;
+    unsigned ran, detected; /* configs run; of those, with a mismatch */
+    unsigned not_applicable; /* --mutate: configs where nothing translates */
 };
 
 static bool fail_cfg(struct run_state *rs, const struct xcfg *c, const char *dir, const char *what)
@@ -1432,31 +1436,38 @@ static bool fail_cfg(struct run_state *rs, const struct xcfg *c, const char *dir
     return false;
 }
 
+enum mutation
+{
+    MUT_DONE,
+    MUT_NOT_APPLICABLE, /* nothing translates, so there is no leaf to corrupt */
+    MUT_ERROR,
+};
+
 /* The mutation self-check: clear the valid bit of the leaf behind the first
  * vector mmsim expects to succeed, in tables.bin only. QEMU then must
  * disagree with the exported expectation, or the comparison is blind. */
-static bool mutate_image(const char *dir, const struct regs_file *rf, const struct xcfg *c,
-                         const struct ram *ram, const uint64_t root_pa[2], const struct expect *ex,
-                         size_t n)
+static enum mutation mutate_image(const char *dir, const struct regs_file *rf, const struct xcfg *c,
+                                  const struct ram *ram, const uint64_t root_pa[2],
+                                  const struct expect *ex, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (!ex[i].ok)
-            continue;
-        struct path p;
-        walk_path(c, ram, root_pa, ex[i].va, &p);
-        char path[4096];
-        if (!join_path(path, sizeof path, dir, "tables.bin"))
-        return false;
-        FILE *f = fopen(path, "r+b");
-        if (f == NULL || p.n == 0)
-            return false;
-        uint8_t b[8];
-        put_le64(b, p.desc[p.n - 1u] & ~1ULL);
-        bool ok = fseek(f, (long)(p.desc_pa[p.n - 1u] - rf->tables_base), SEEK_SET) == 0 &&
-                  fwrite(b, 1, 8, f) == 8;
-        return fclose(f) == 0 && ok;
-    }
-    return false;
+    size_t i = 0;
+    while (i < n && !ex[i].ok)
+        i++;
+    if (i == n)
+        return MUT_NOT_APPLICABLE;
+    struct path p;
+    walk_path(c, ram, root_pa, ex[i].va, &p);
+    char path[4096];
+    if (p.n == 0 || !join_path(path, sizeof path, dir, "tables.bin"))
+        return MUT_ERROR;
+    FILE *f = fopen(path, "r+b");
+    if (f == NULL)
+        return MUT_ERROR;
+    uint8_t b[8];
+    put_le64(b, p.desc[p.n - 1u] & ~1ULL);
+    bool ok = fseek(f, (long)(p.desc_pa[p.n - 1u] - rf->tables_base), SEEK_SET) == 0 &&
+              fwrite(b, 1, 8, f) == 8;
+    return fclose(f) == 0 && ok ? MUT_DONE : MUT_ERROR;
 }
 
 static bool export_config(struct run_state *rs, const struct xcfg *c, const char *dir, struct ram *ram,
@@ -1520,7 +1531,8 @@ static bool run_config_files(struct run_state *rs, const struct xcfg *c, const c
     size_t n = 0;
     if (!read_regs(dir, &rf))
         return fail_cfg(rs, c, dir, "regs.txt unreadable");
-    if (rf.tables_size && (rf.tables_base < XC_TABLES_MIN_PA || rf.tables_base + rf.tables_size > XC_TABLES_LIMIT_PA))
+    if (rf.tables_size &&
+        (rf.tables_base < XC_TABLES_MIN_PA || rf.tables_base + rf.tables_size > XC_TABLES_LIMIT_PA))
         return fail_cfg(rs, c, dir, "table image outside the guest window");
     struct expect *ex = read_vectors(dir, &n);
     if (ex == NULL || !check_expect_order(ex, n, ps)) {
@@ -1531,8 +1543,16 @@ static bool run_config_files(struct run_state *rs, const struct xcfg *c, const c
     bool ok = join_path(job_path, sizeof job_path, dir, "job.bin") &&
               join_path(result_path, sizeof result_path, dir, "results.bin") &&
               write_job(job_path, &rf, ex, n, result_path);
-    if (ok && rs->o->mutate)
-        ok = mutate_image(dir, &rf, c, ram, root_pa, ex, n);
+    if (ok && rs->o->mutate) {
+        enum mutation m = mutate_image(dir, &rf, c, ram, root_pa, ex, n);
+        if (m == MUT_NOT_APPLICABLE) {
+            printf("config %u: no vector translates, nothing to corrupt\n", c->index);
+            rs->not_applicable++;
+            free(ex);
+            return true;
+        }
+        ok = m == MUT_DONE;
+    }
     int rc = ok ? run_qemu(rs->o, dir, &rf) : -1;
     struct results r = { 0 };
     if (rc != 0 || !read_results(dir, n, &r) || !check_cpu(&r)) {
@@ -1701,6 +1721,31 @@ static void remove_workdir(const char *dir, unsigned nconfigs)
     rmdir(dir);
 }
 
+/* Runs the selected configurations; counts, for --mutate, those that
+ * noticed the corruption. */
+static void run_all(struct run_state *rs, const struct xcfg *cfgs)
+{
+    const struct options *o = rs->o;
+    unsigned ncfg = o->configs < NUM_CONFIGS ? o->configs : NUM_CONFIGS;
+    for (unsigned i = 0; i < ncfg; i++) {
+        if (o->only >= 0 && (unsigned)o->only != i)
+            continue;
+        /* with the MMU off no table is read, so a corrupted one cannot show */
+        if (o->mutate && cfgs[i].mmu_off)
+            continue;
+        size_t mismatches_before = rs->total.klass[K_MISMATCH];
+        unsigned skipped_before = rs->not_applicable;
+        /* each config has its own stream, so --only reproduces it alone */
+        struct rng rng = { o->seed ^ (0xa0761d6478bd642fULL * (i + 1u)) };
+        run_config(rs, &cfgs[i], &rng);
+        if (rs->not_applicable != skipped_before)
+            continue;
+        rs->ran++;
+        rs->detected += rs->total.klass[K_MISMATCH] > mismatches_before;
+        fflush(stdout);
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -1719,31 +1764,15 @@ int main(int argc, char **argv)
     o.workdir = workdir;
     struct xcfg cfgs[NUM_CONFIGS];
     make_configs(o.seed, cfgs);
-    unsigned ncfg = o.configs < NUM_CONFIGS ? o.configs : NUM_CONFIGS;
     struct run_state rs = { .o = &o };
     double t0 = now_s();
-    size_t mismatches_before = 0;
-    unsigned detected = 0, ran = 0;
-    for (unsigned i = 0; i < ncfg; i++) {
-        if (o.only >= 0 && (unsigned)o.only != i)
-            continue;
-        /* with the MMU off no table is read, so a corrupted one cannot show */
-        if (o.mutate && cfgs[i].mmu_off)
-            continue;
-        ran++;
-        /* each config has its own stream, so --only reproduces it alone */
-        struct rng rng = { o.seed ^ (0xa0761d6478bd642fULL * (i + 1u)) };
-        run_config(&rs, &cfgs[i], &rng);
-        detected += rs.total.klass[K_MISMATCH] > mismatches_before;
-        mismatches_before = rs.total.klass[K_MISMATCH];
-        fflush(stdout);
-    }
+    run_all(&rs, cfgs);
     print_tally("total:", &rs.total, now_s() - t0);
     int status = rs.failed ? 1 : 0;
     if (o.mutate) {
         /* every config must have noticed its corrupted leaf */
-        bool blind = detected != ran || ran == 0;
-        printf("xcheck: mutation detected in %u of %u configs: %s\n", detected, ran,
+        bool blind = rs.detected != rs.ran || rs.ran == 0;
+        printf("xcheck: mutation detected in %u of %u configs: %s\n", rs.detected, rs.ran,
                blind ? "FAIL" : "ok");
         status = blind ? 1 : 0;
     } else if (rs.failed) {

@@ -82,12 +82,24 @@ static void print_hex(const char *label, uint64_t v)
     print(buf);
 }
 
-#define READ_SYSREG(name)                                                                          \
-    ({                                                                                             \
-        uint64_t v_;                                                                               \
-        __asm__ volatile("mrs %0, " #name : "=r"(v_));                                             \
-        v_;                                                                                        \
-    })
+/* One accessor per system register read, so that no GNU statement
+ * expression is needed. */
+#define DEFINE_SYSREG_READ(name)                                                                   \
+    static inline uint64_t read_##name(void)                                                       \
+    {                                                                                              \
+        uint64_t v;                                                                                \
+        __asm__ volatile("mrs %0, " #name : "=r"(v));                                              \
+        return v;                                                                                  \
+    }
+DEFINE_SYSREG_READ(esr_el2)
+DEFINE_SYSREG_READ(elr_el2)
+DEFINE_SYSREG_READ(far_el2)
+DEFINE_SYSREG_READ(par_el1)
+DEFINE_SYSREG_READ(id_aa64mmfr0_el1)
+DEFINE_SYSREG_READ(id_aa64mmfr1_el1)
+DEFINE_SYSREG_READ(id_aa64mmfr2_el1)
+DEFINE_SYSREG_READ(currentel)
+#define READ_SYSREG(name) read_##name()
 #define WRITE_SYSREG(name, v) __asm__ volatile("msr " #name ", %0" ::"r"((uint64_t)(v)) : "memory")
 
 void stub_unexpected(uint64_t vector)
