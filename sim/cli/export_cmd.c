@@ -15,6 +15,7 @@ struct export_opts
     const char *outdir;
     unsigned long nrandom;
     unsigned long long seed;
+    unsigned long long ram_base;
 };
 
 static bool parse_ulong(const char *s, unsigned long long *out)
@@ -29,15 +30,23 @@ static int parse_opts(int argc, char **argv, struct export_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->seed = 1;
+    o->ram_base = 0x40000000ULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         unsigned long long v;
-        if ((!strcmp(a, "-m") || !strcmp(a, "-n") || !strcmp(a, "-s")) && i + 1 >= argc) {
+        if ((!strcmp(a, "-m") || !strcmp(a, "-n") || !strcmp(a, "-s") || !strcmp(a, "-b")) && i + 1 >= argc) {
             fprintf(stderr, "mmsim export: %s needs a value\n", a);
             return CLI_EXIT_USAGE;
         }
         if (!strcmp(a, "-m")) {
             o->mapfile = argv[++i];
+        } else if (!strcmp(a, "-b")) {
+            const char *val = argv[++i];
+            if (!parse_ulong(val, &v) || (v & 0x3fffff)) {
+                fprintf(stderr, "mmsim export: -b expects a 4 MiB-aligned RAM base address, got '%s'\n", val);
+                return CLI_EXIT_USAGE;
+            }
+            o->ram_base = v;
         } else if (!strcmp(a, "-n") || !strcmp(a, "-s")) {
             const char *val = argv[++i];
             if (!parse_ulong(val, &v) || (a[1] == 'n' && v > 1000000)) {
@@ -57,7 +66,7 @@ static int parse_opts(int argc, char **argv, struct export_opts *o)
         }
     }
     if (!o->outdir) {
-        fprintf(stderr, "usage: mmsim export [-m MAPFILE] [-n N] [-s SEED] OUTDIR\n");
+        fprintf(stderr, "usage: mmsim export [-m MAPFILE] [-n N] [-s SEED] [-b RAM_BASE] OUTDIR\n");
         return CLI_EXIT_USAGE;
     }
     return CLI_EXIT_OK;
@@ -114,9 +123,12 @@ int cli_export(int argc, char **argv)
                             : cli_mapfile_parse_text("<built-in>", cli_default_mapfile, &mf);
     if (!parsed)
         return CLI_EXIT_USAGE;
-    if (mmsim_machine_boot_default() != 0) {
-        fprintf(stderr, "mmsim: machine boot failed\n");
-        return CLI_EXIT_FAIL;
+    struct mmsim_machine_config cfg;
+    mmsim_machine_config_default(&cfg);
+    cfg.ram_base = o.ram_base;
+    if (mmsim_machine_boot(&cfg) != 0) {
+        fprintf(stderr, "mmsim export: cannot boot a machine with RAM at 0x%llx\n", o.ram_base);
+        return CLI_EXIT_USAGE;
     }
     static struct cli_world w;
     size_t nvec = 0;
@@ -130,7 +142,7 @@ int cli_export(int argc, char **argv)
             printf("exported %zu vector(s) to %s\n", nvec, o.outdir);
             rc = CLI_EXIT_OK;
         } else {
-            fprintf(stderr, "mmsim export: cannot write to '%s' (error %d)\n", o.outdir, err);
+            fprintf(stderr, "mmsim export: cannot write into '%s' (error %d: it must be an existing, writable directory)\n", o.outdir, err);
         }
     }
     free(vec);

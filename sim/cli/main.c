@@ -6,7 +6,7 @@
 static void usage(FILE *out)
 {
     fputs("usage: mmsim [demo]                  boot a machine, map, translate, print the tables\n"
-          "       mmsim export [-m MAPFILE] [-n N] [-s SEED] OUTDIR\n"
+          "       mmsim export [-m MAPFILE] [-n N] [-s SEED] [-b RAM_BASE] OUTDIR\n"
           "                                     write tables, registers and translation vectors\n"
           "       mmsim help | --version\n", out);
 }
