@@ -14,6 +14,8 @@
 #include "rtthread.h"
 #include "rtconfig.h"
 #include "mmu.h"
+#include "mm_flag.h"
+#include "mm_fault.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,10 +32,23 @@ typedef struct rt_spinlock mm_spinlock_t;
 
 struct rt_mem_obj;
 
-/* The ordered varea set; filled in by the mm layer. */
+/* The ordered varea set: a balanced tree keyed by varea start. */
+struct util_avl_struct
+{
+    struct util_avl_struct *avl_left;
+    struct util_avl_struct *avl_right;
+    struct util_avl_struct *parent;
+    long height;
+};
+
+struct _aspace_node
+{
+    struct util_avl_struct node;
+};
+
 struct _aspace_tree
 {
-    void *root;
+    struct util_avl_struct *root;
 };
 
 typedef struct rt_aspace
@@ -48,6 +63,54 @@ typedef struct rt_aspace
     rt_uint64_t asid;
 } *rt_aspace_t;
 
+/* A virtual area: [start, start + size) of one aspace backed by mem_obj
+ * pages from `offset` (mem_obj NULL: physical frames from PA offset << 12). */
+typedef struct rt_varea
+{
+    void *start;
+    rt_size_t size;
+    rt_size_t offset;
+    rt_size_t attr;           /* MMU_MAP_* as requested; PTEs may use a reduced one */
+    rt_size_t flag;           /* mm_flag_t */
+    struct rt_aspace *aspace;
+    struct rt_mem_obj *mem_obj;
+    struct _aspace_node node;
+    void *data;               /* the mem_obj's own */
+} *rt_varea_t;
+
+/* Where to place a mapping; map_size is const, so build it with a designated
+ * initializer. */
+typedef struct rt_mm_va_hint
+{
+    void *limit_start;
+    rt_size_t limit_range_size;
+    void *prefer;
+    const rt_size_t map_size;
+    mm_flag_t flags;
+} *rt_mm_va_hint_t;
+
+/* A memory object: the callbacks the core calls, with the bst lock of the
+ * owning aspace held (see docs/mm.md for when and what each must do). */
+typedef struct rt_mem_obj
+{
+    void (*hint_free)(rt_mm_va_hint_t hint);
+    void (*on_page_fault)(struct rt_varea *varea, struct rt_aspace_fault_msg *msg);
+    void (*on_varea_open)(struct rt_varea *varea);
+    /* If present it must unmap the varea's PTEs; if absent the core does. */
+    void (*on_varea_close)(struct rt_varea *varea);
+    rt_err_t (*on_varea_shrink)(struct rt_varea *varea, void *new_vaddr, rt_size_t size);
+    rt_err_t (*on_varea_expand)(struct rt_varea *varea, void *new_vaddr, rt_size_t size);
+    rt_err_t (*on_varea_split)(struct rt_varea *existed, void *unmap_start, rt_size_t unmap_len,
+                               struct rt_varea *subset);
+    rt_err_t (*on_varea_merge)(struct rt_varea *merge_to, struct rt_varea *merge_from);
+    void (*page_read)(struct rt_varea *varea, struct rt_aspace_io_msg *msg);
+    void (*page_write)(struct rt_varea *varea, struct rt_aspace_io_msg *msg);
+    const char *(*get_name)(rt_varea_t varea);
+    void *(*on_varea_mremap)(struct rt_varea *varea, rt_size_t new_size, int flags, void *new_address);
+} *rt_mem_obj_t;
+
+extern struct rt_mem_obj rt_mm_dummy_mapper;
+
 /* Kernel space: [KERNEL_VADDR_START, 2^64), set up when the machine boots. */
 extern struct rt_aspace rt_kernel_space;
 
@@ -59,6 +122,77 @@ void rt_kmem_pvoff_set(rt_ubase_t pvoff);
 void *rt_kmem_v2p(void *vaddr);
 /* Kernel linear address of a RAM PA, or NULL (not RAM, or ARCH_MAP_FAILED). */
 void *rt_kmem_p2v(void *paddr);
+
+/* ---- address spaces (mm layer) ---------------------------------------- */
+
+/* A new aspace over [start, start+length) with root table `pgtbl`; NULL on
+ * allocation failure or a NULL pgtbl (heap unchanged then). */
+rt_aspace_t rt_aspace_create(void *start, rt_size_t length, void *pgtbl);
+/* RT_EOK, or -RT_EINVAL for a NULL pgtbl. Pair with rt_aspace_detach. */
+rt_err_t rt_aspace_init(rt_aspace_t aspace, void *start, rt_size_t length, void *pgtbl);
+/* Remove every varea and drop the private object's reference; keeps the page table. */
+void rt_aspace_detach(rt_aspace_t aspace);
+/* Detach and free an aspace from rt_aspace_create; keeps the page table. */
+void rt_aspace_delete(rt_aspace_t aspace);
+
+/* Map `length` bytes of mem_obj from page `offset` at *addr (NULL: anywhere);
+ * *addr receives the VA, or NULL on failure. RT_EOK, -RT_EINVAL, -RT_ENOSYS,
+ * -RT_ENOSPC, -RT_ENOMEM, or the MAP_FIXED implicit unmap's error. */
+int rt_aspace_map(rt_aspace_t aspace, void **addr, rt_size_t length, rt_size_t attr,
+                  mm_flag_t flags, rt_mem_obj_t mem_obj, rt_size_t offset);
+/* rt_aspace_map with caller-provided varea storage (MMF_STATIC_ALLOC). */
+int rt_aspace_map_static(rt_aspace_t aspace, rt_varea_t varea, void **addr, rt_size_t length,
+                         rt_size_t attr, mm_flag_t flags, rt_mem_obj_t mem_obj, rt_size_t offset);
+/* Map physical frames from page number pa_off at a VA chosen from `hint`. */
+int rt_aspace_map_phy(rt_aspace_t aspace, rt_mm_va_hint_t hint, rt_size_t attr, rt_size_t pa_off,
+                      void **ret_va);
+int rt_aspace_map_phy_static(rt_aspace_t aspace, rt_varea_t varea, rt_mm_va_hint_t hint,
+                             rt_size_t attr, rt_size_t pa_off, void **ret_va);
+/* Map anonymous memory backed by the aspace's own private object. */
+int rt_aspace_map_private(rt_aspace_t aspace, void **addr, rt_size_t length, rt_size_t attr,
+                          mm_flag_t flags);
+/* Remove the whole varea containing addr: RT_EOK, -RT_EINVAL, -RT_ENOENT. */
+int rt_aspace_unmap(rt_aspace_t aspace, void *addr);
+/* munmap-like: remove [addr, addr+length) from every varea it touches
+ * (remove, shrink or split). All-or-nothing in mmsim. */
+int rt_aspace_unmap_range(rt_aspace_t aspace, void *addr, size_t length);
+void *rt_aspace_mremap_range(rt_aspace_t aspace, void *old_address, size_t old_size,
+                             size_t new_size, int flags, void *new_address);
+int rt_aspace_control(rt_aspace_t aspace, void *addr, enum rt_mmu_cntl cmd);
+int rt_aspace_load_page(rt_aspace_t aspace, void *addr, rt_size_t npage);
+int rt_aspace_offload_page(rt_aspace_t aspace, void *addr, rt_size_t npage);
+rt_err_t rt_aspace_page_put(rt_aspace_t aspace, void *page_va, void *buffer);
+rt_err_t rt_aspace_page_get(rt_aspace_t aspace, void *page_va, void *buffer);
+/* Visit vareas in ascending order; fn's result is ignored; returns 0. */
+int rt_aspace_traversal(rt_aspace_t aspace, int (*fn)(rt_varea_t varea, void *arg), void *arg);
+void rt_aspace_print_all(rt_aspace_t aspace);
+rt_base_t rt_aspace_count_vsz(rt_aspace_t aspace);
+/* The varea containing vaddr, or NULL. */
+rt_varea_t rt_aspace_query(rt_aspace_t aspace, void *vaddr);
+rt_err_t rt_aspace_duplicate_locked(rt_aspace_t src, rt_aspace_t dst);
+rt_err_t rt_aspace_fork(rt_aspace_t *psrc, rt_aspace_t *pdst);
+rt_err_t rt_aspace_compare(rt_aspace_t src, rt_aspace_t dst);
+
+/* Map the frame at kernel linear address `page` at vaddr (no reference taken). */
+int rt_varea_map_page(rt_varea_t varea, void *vaddr, void *page);
+int rt_varea_unmap_page(rt_varea_t varea, void *vaddr);
+int rt_varea_map_range(rt_varea_t varea, void *vaddr, void *paddr, rt_size_t length);
+int rt_varea_unmap_range(rt_varea_t varea, void *vaddr, rt_size_t length);
+/* One reference on the frame per mapping of it (rt_page_ref_inc). */
+void rt_varea_pgmgr_insert(rt_varea_t varea, void *page_addr);
+
+/* A heap copy of `source` (free with rt_free), or NULL. */
+rt_inline rt_mem_obj_t rt_mem_obj_create(rt_mem_obj_t source)
+{
+    rt_mem_obj_t target = (rt_mem_obj_t)rt_malloc(sizeof(*target));
+    if (target)
+        rt_memcpy(target, source, sizeof(*target));
+    return target;
+}
+
+/* Map [pa, pa+length) at kernel VA `va` (MAP_FIXED). */
+int rt_kmem_map_phy(void *va, void *pa, rt_size_t length, rt_size_t attr);
+void rt_kmem_list(void);
 
 #ifdef __cplusplus
 }
