@@ -67,7 +67,7 @@ static struct heap_hdr *hdr_of(void *ptr)
 
 void *rt_malloc(rt_size_t size)
 {
-    if (size == 0 || size > g_total)
+    if (size == 0 || size > SIZE_MAX - sizeof(struct heap_hdr))
         return RT_NULL;
     if (mmsim_inject_should_fail(MMSIM_ALLOC_HEAP)) {
         mmsim_alloc_count(MMSIM_ALLOC_HEAP, false, false);
