@@ -42,7 +42,7 @@ static void heap_leave(void) { pthread_mutex_unlock(&g_heap_lock); }
 static bool budget_take(size_t size)
 {
     heap_enter();
-    bool ok = size <= g_total - g_used;
+    bool ok = g_used <= g_total && size <= g_total - g_used;
     if (ok) {
         g_used += size;
         if (g_used > g_max_used)
