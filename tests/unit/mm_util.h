@@ -1,0 +1,76 @@
+/* Helpers for the mm-layer tests: user aspaces, exact counts, tree checks,
+ * whole-state snapshots (for "a failed operation changed nothing"), and a
+ * memory object that records every callback the core makes. */
+#ifndef MMSIM_TEST_MM_UTIL_H
+#define MMSIM_TEST_MM_UTIL_H
+
+#include <mm_private.h>
+#include <mm_page.h>
+#include <tlb.h>
+#include <mmsim/pgtable.h>
+#include <mmsim/phys.h>
+#include "fixture.h"
+
+#define PAGE 0x1000ul
+/* RT-Thread Smart's aarch64 user layout (lwp_arch.h). */
+#define USER_START 0x00200000ul
+#define USER_TOP 0x0001000000000000ul
+/* Where RT-Thread's mm utests map: 0x100000000. */
+#define UTEST_VA ((void *)0x100000000ul)
+
+/* A user aspace [USER_START, USER_TOP) with a fresh root table. */
+rt_aspace_t mmt_user_aspace(void);
+/* Delete it, then check its tables are down to the root and free that. */
+void mmt_aspace_free(rt_aspace_t aspace);
+
+/* Frames the allocator has handed out (data and table pages). */
+size_t mmt_frames(void);
+/* Table pages of the aspace, root included; the tables must check clean. */
+size_t mmt_tables(rt_aspace_t aspace);
+/* 4 KiB leaves mapped in the aspace. */
+size_t mmt_pages(rt_aspace_t aspace);
+int mmt_vareas(rt_aspace_t aspace);
+/* Check the varea tree: AVL shape (parents, heights, balance), ascending,
+ * non-overlapping, inside the aspace. Fails the test otherwise. */
+void mmt_check_tree(rt_aspace_t aspace);
+/* The number of vareas the tree holds, after checking it. */
+int mmt_checked_vareas(rt_aspace_t aspace);
+
+/* Everything an operation might change. */
+#define MMT_MAX_VAREAS 64
+struct mmt_snapshot
+{
+    int nvareas;
+    struct rt_varea vareas[MMT_MAX_VAREAS]; /* copies; tree links zeroed */
+    rt_base_t vsz;
+    size_t frames, tables, pages;
+    size_t heap;
+    uint64_t pte_hash; /* v2p of every page in [lo, hi) */
+};
+void mmt_snapshot(rt_aspace_t aspace, void *lo, void *hi, struct mmt_snapshot *out);
+/* Fail the test (with `what`) if the aspace differs from `before`. */
+void mmt_expect_unchanged(rt_aspace_t aspace, void *lo, void *hi, const struct mmt_snapshot *before,
+                          const char *what);
+
+/* A memory object logging each callback into `log` as "name(args) ", that
+ * delegates page handling to rt_mm_dummy_mapper; return codes for the
+ * fallible callbacks are settable, and a callback can be removed. */
+struct mmt_rec
+{
+    struct rt_mem_obj obj;
+    char log[2048];
+    rt_err_t expand_rc, shrink_rc, split_rc, merge_rc;
+    void *mremap_ret;
+    /* what the varea looked like inside the last shrink/split callback */
+    void *seen_start;
+    rt_size_t seen_size;
+};
+void mmt_rec_init(struct mmt_rec *rec);
+/* Clear the log. */
+void mmt_rec_clear(struct mmt_rec *rec);
+
+/* Map with the checks every test wants on success. */
+void *mmt_map(rt_aspace_t aspace, void *va, rt_size_t size, mm_flag_t flags, rt_mem_obj_t obj,
+              rt_size_t offset);
+
+#endif
