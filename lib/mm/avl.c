@@ -158,9 +158,9 @@ node_t *avl_prev(node_t *n)
 
 /* ---- RT-Thread's primitives over the varea tree --------------------------- */
 
-static uintptr_t va_start(const struct rt_varea *v) { return (uintptr_t)v->start; }
+static uintptr_t start_of(const struct rt_varea *v) { return (uintptr_t)v->start; }
 /* Inclusive end, so a varea ending at 2^64 does not wrap. */
-static uintptr_t va_last(const struct rt_varea *v) { return (uintptr_t)v->start + v->size - 1; }
+static uintptr_t last_of(const struct rt_varea *v) { return (uintptr_t)v->start + v->size - 1; }
 
 rt_err_t _aspace_bst_init(struct rt_aspace *aspace)
 {
@@ -174,9 +174,9 @@ struct rt_varea *_aspace_bst_search(struct rt_aspace *aspace, void *key)
     node_t *n = aspace->tree.root;
     while (n) {
         struct rt_varea *v = VAREA_ENTRY(n);
-        if (k < va_start(v))
+        if (k < start_of(v))
             n = n->avl_left;
-        else if (k > va_last(v))
+        else if (k > last_of(v))
             n = n->avl_right;
         else
             return v;
@@ -191,9 +191,9 @@ struct rt_varea *_aspace_bst_search_exceed(struct rt_aspace *aspace, void *start
     node_t *n = aspace->tree.root;
     while (n) {
         struct rt_varea *v = VAREA_ENTRY(n);
-        if (va_start(v) == k)
+        if (start_of(v) == k)
             return v;
-        if (va_start(v) > k) {
+        if (start_of(v) > k) {
             best = v; /* a candidate; a lower one may sit on the left */
             n = n->avl_left;
         } else {
@@ -209,9 +209,9 @@ struct rt_varea *_aspace_bst_search_overlap(struct rt_aspace *aspace, struct _mm
     node_t *n = aspace->tree.root;
     while (n) {
         struct rt_varea *v = VAREA_ENTRY(n);
-        if (va_last(v) < lo)
+        if (last_of(v) < lo)
             n = n->avl_right;
-        else if (va_start(v) > hi)
+        else if (start_of(v) > hi)
             n = n->avl_left;
         else
             return v;
@@ -221,10 +221,10 @@ struct rt_varea *_aspace_bst_search_overlap(struct rt_aspace *aspace, struct _mm
 
 void _aspace_bst_insert(struct rt_aspace *aspace, struct rt_varea *varea)
 {
-    uintptr_t k = va_start(varea);
+    uintptr_t k = start_of(varea);
     node_t *parent = NULL, **slot = &aspace->tree.root;
     while (*slot) {
-        uintptr_t pk = va_start(VAREA_ENTRY(*slot));
+        uintptr_t pk = start_of(VAREA_ENTRY(*slot));
         if (k == pk)
             return; /* RT-Thread drops a duplicate key without a word */
         parent = *slot;

@@ -152,7 +152,8 @@ static void test_avl_walk_and_prev_next_are_in_order(void **state)
     for (rt_varea_t v = ASPACE_VAREA_LAST(&g_tree); v; v = ASPACE_VAREA_PREV(v))
         assert_ptr_equal(v, &g_v[--i]);
     assert_int_equal(i, 0);
-    assert_null(VAREA_ENTRY((struct util_avl_struct *)NULL));
+    struct util_avl_struct *none = NULL;
+    assert_null(VAREA_ENTRY(none));
     assert_ptr_equal(VAREA_ENTRY(&g_v[3].node.node), &g_v[3]);
 }
 
