@@ -429,6 +429,24 @@ static void test_aspace_varea_map_page_and_range(void **state)
     assert_int_equal(rt_pages_free(frame, 0), 1); /* the allocation's */
 }
 
+/* Cutting a block needs a table page: without one rt_varea_unmap_range says
+ * -RT_ENOMEM and nothing is unmapped (RT-Thread's void unmap cannot tell). */
+static void test_aspace_varea_unmap_range_without_a_table_page_is_enomem(void **state)
+{
+    (void)state;
+    char *blk = (char *)0x40000000;
+    mmt_map(g_as, blk, 0x200000, 0, &rt_mm_dummy_mapper, 0);
+    rt_varea_t v = rt_aspace_query(g_as, blk);
+    assert_int_equal(rt_varea_map_range(v, blk, (void *)0x08000000, 0x200000), RT_EOK);
+    mmsim_inject_arm(MMSIM_ALLOC_PAGE, 1, MMSIM_INJECT_ONCE);
+    assert_int_equal(rt_varea_unmap_range(v, blk + PAGE, PAGE), -RT_ENOMEM);
+    assert_int_equal(mmsim_inject_disarm(MMSIM_ALLOC_PAGE), 1);
+    assert_ptr_equal(rt_hw_mmu_v2p(g_as, blk + PAGE), (void *)(0x08000000 + PAGE));
+    assert_int_equal(rt_varea_unmap_range(v, blk + PAGE, PAGE), RT_EOK);
+    assert_false(mapped(blk + PAGE));
+    assert_true(mapped(blk + 2 * PAGE));
+}
+
 static void test_aspace_varea_maps_use_the_effective_attribute(void **state)
 {
     (void)state;
@@ -532,6 +550,7 @@ int main(void)
         T(test_aspace_page_get_put_of_physical_vareas),
         T(test_aspace_mremap_asks_the_object_and_unmaps_the_old_range),
         T(test_aspace_varea_map_page_and_range),
+        T(test_aspace_varea_unmap_range_without_a_table_page_is_enomem),
         T(test_aspace_varea_maps_use_the_effective_attribute),
         T(test_aspace_varea_map_with_msg_statuses),
         T(test_aspace_two_threads_map_and_unmap_in_one_aspace),

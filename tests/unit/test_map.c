@@ -690,6 +690,43 @@ static void test_map_phy_fixed_is_all_or_nothing(void **state)
     assert_int_equal(mmt_tables(g_as), 4);
 }
 
+static int op_map_phy_far(void)
+{
+    struct rt_mm_va_hint hint = {
+        .limit_start = (void *)USER_START,
+        .limit_range_size = USER_TOP - USER_START,
+        .prefer = (void *)0x7f0000000000ul,
+        .map_size = PAGE,
+    };
+    return rt_aspace_map_phy(g_as, &hint, MMU_MAP_U_DEVICE, 0x09000, NULL);
+}
+
+/* Without MAP_FIXED the tables are not reserved: the MMU map itself fails
+ * (-RT_ERROR, as RT-Thread) and the new varea is taken out again. */
+static void test_map_phy_mmu_failure_is_rt_error_and_changes_nothing(void **state)
+{
+    (void)state;
+    void *far = (void *)0x7f0000000000ul;
+    struct mmt_snapshot before;
+    for (uint64_t nth = 1; nth <= 3; nth++) {
+        mmt_snapshot(g_as, far, (char *)far + PAGE, &before);
+        mmsim_inject_arm(MMSIM_ALLOC_PAGE, nth, MMSIM_INJECT_ONCE);
+        struct rt_mm_va_hint hint = {
+            .limit_start = (void *)USER_START,
+            .limit_range_size = USER_TOP - USER_START,
+            .prefer = far,
+            .map_size = PAGE,
+        };
+        void *va = (void *)1;
+        assert_int_equal(rt_aspace_map_phy(g_as, &hint, MMU_MAP_U_DEVICE, 0x09000, &va), -RT_ERROR);
+        assert_int_equal(mmsim_inject_disarm(MMSIM_ALLOC_PAGE), 1);
+        assert_null(va);
+        mmt_expect_unchanged(g_as, far, (char *)far + PAGE, &before, "map_phy without tables");
+    }
+    assert_int_equal(fail_each_allocation(MMSIM_ALLOC_HEAP, op_map_phy_far, far, (char *)far + PAGE), 1);
+    assert_ptr_equal(rt_hw_mmu_v2p(g_as, far), (void *)0x09000000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -715,6 +752,7 @@ int main(void)
         T(test_map_phy_maps_the_whole_range_and_edits_the_hint),
         T(test_map_phy_bad_hints_are_einval),
         T(test_map_phy_fixed_is_all_or_nothing),
+        T(test_map_phy_mmu_failure_is_rt_error_and_changes_nothing),
 #undef T
     };
     return cmocka_run_group_tests_name("map", tests, NULL, NULL);

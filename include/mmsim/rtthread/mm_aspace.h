@@ -1,7 +1,7 @@
 /*
- * mm_aspace.h — RT-Thread's address space. This machine-level part defines
- * struct rt_aspace, rt_kernel_space and the kernel linear-address helpers;
- * the varea/mem_obj API arrives with mmsim's mm layer.
+ * mm_aspace.h — RT-Thread's address space: struct rt_aspace, rt_kernel_space
+ * and the kernel linear-address helpers (machine layer), and the varea /
+ * mem_obj API (mm layer, lib/mm; see docs/mm.md).
  *
  * Two kinds of address: a kernel linear address of a RAM frame is a host
  * pointer to its backing (dereferenceable; PA = address + PV_OFFSET); a
@@ -148,7 +148,9 @@ int rt_aspace_map_phy(rt_aspace_t aspace, rt_mm_va_hint_t hint, rt_size_t attr, 
                       void **ret_va);
 int rt_aspace_map_phy_static(rt_aspace_t aspace, rt_varea_t varea, rt_mm_va_hint_t hint,
                              rt_size_t attr, rt_size_t pa_off, void **ret_va);
-/* Map anonymous memory backed by the aspace's own private object. */
+/* Map anonymous memory backed by the aspace's own private object.
+ * NOT YET IMPLEMENTED (issue 3, part 2: anonymous object and COW); no
+ * definition is linked, so a call fails to link. */
 int rt_aspace_map_private(rt_aspace_t aspace, void **addr, rt_size_t length, rt_size_t attr,
                           mm_flag_t flags);
 /* Remove the whole varea containing addr: RT_EOK, -RT_EINVAL, -RT_ENOENT. */
@@ -169,6 +171,8 @@ void rt_aspace_print_all(rt_aspace_t aspace);
 rt_base_t rt_aspace_count_vsz(rt_aspace_t aspace);
 /* The varea containing vaddr, or NULL. */
 rt_varea_t rt_aspace_query(rt_aspace_t aspace, void *vaddr);
+/* NOT YET IMPLEMENTED (issue 3, part 2: fork and COW); no definitions are
+ * linked, so calls fail to link. */
 rt_err_t rt_aspace_duplicate_locked(rt_aspace_t src, rt_aspace_t dst);
 rt_err_t rt_aspace_fork(rt_aspace_t *psrc, rt_aspace_t *pdst);
 rt_err_t rt_aspace_compare(rt_aspace_t src, rt_aspace_t dst);

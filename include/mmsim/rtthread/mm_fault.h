@@ -87,7 +87,9 @@ rt_inline void rt_mm_io_msg_init(struct rt_aspace_io_msg *io, rt_size_t off, voi
 }
 
 /* Try to resolve a fault in `aspace`: MM_FAULT_FIXABLE_TRUE when the access
- * can be retried, else MM_FAULT_FIXABLE_FALSE. */
+ * can be retried, else MM_FAULT_FIXABLE_FALSE.
+ * NOT YET IMPLEMENTED (issue 3, part 2: fault path); no definition is
+ * linked, so a call fails to link. */
 int rt_aspace_fault_try_fix(struct rt_aspace *aspace, struct rt_aspace_fault_msg *msg);
 
 #ifdef __cplusplus
