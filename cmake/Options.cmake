@@ -30,3 +30,18 @@ if(MMSIM_COVERAGE)
   target_compile_options(mmsim_options INTERFACE --coverage -O0)
   target_link_options(mmsim_options INTERFACE --coverage)
 endif()
+
+# Fuzzing instruments the whole library (coverage for libFuzzer, plus ASan and
+# UBSan unless other sanitizers were chosen), so mmsim_options carries it.
+if(MMSIM_BUILD_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "MMSIM_BUILD_FUZZ=ON needs clang (libFuzzer); configure with CC=clang")
+  endif()
+  set(_fuzz_san "fuzzer-no-link")
+  if(NOT MMSIM_SANITIZERS)
+    set(_fuzz_san "${_fuzz_san},address,undefined")
+    target_compile_options(mmsim_options INTERFACE -fno-omit-frame-pointer -fno-sanitize-recover=all)
+    target_link_options(mmsim_options INTERFACE -fsanitize=address,undefined)
+  endif()
+  target_compile_options(mmsim_options INTERFACE -fsanitize=${_fuzz_san})
+endif()
