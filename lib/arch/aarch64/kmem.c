@@ -29,10 +29,20 @@ void *rt_kmem_p2v(void *paddr)
     return mmsim_phys_pa2host((uint64_t)(uintptr_t)paddr);
 }
 
+/* Descriptor reads are the walk's hot path: bounds-check against the RAM
+ * window directly instead of going through the out-of-line conversions. */
+static uint64_t *ram_word(uint64_t pa)
+{
+    uint64_t off = pa - g_phys.base_pa;
+    if (!g_phys.ram || off >= g_phys.size || (pa & 7))
+        return NULL;
+    return (uint64_t *)(g_phys.ram + off);
+}
+
 static bool ram_read64(void *ctx, uint64_t pa, uint64_t *val)
 {
     (void)ctx;
-    const uint64_t *p = (pa & 7) ? NULL : mmsim_phys_pa2host(pa);
+    const uint64_t *p = ram_word(pa);
     if (!p)
         return false;
     *val = __atomic_load_n(p, __ATOMIC_RELAXED);
@@ -42,7 +52,7 @@ static bool ram_read64(void *ctx, uint64_t pa, uint64_t *val)
 static bool ram_write64(void *ctx, uint64_t pa, uint64_t val)
 {
     (void)ctx;
-    uint64_t *p = (pa & 7) ? NULL : mmsim_phys_pa2host(pa);
+    uint64_t *p = ram_word(pa);
     if (!p)
         return false;
     __atomic_store_n(p, val, __ATOMIC_RELAXED);
