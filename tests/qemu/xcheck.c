@@ -1134,12 +1134,13 @@ static int run_qemu(const struct options *o, const char *dir, const struct regs_
     if (!join_path(log_path, sizeof log_path, dir, "qemu.log"))
         return -1;
     const char *argv[] = { o->qemu, "-M", "virt,virtualization=on", "-cpu", "max", "-m", "1G",
-                           "-nographic", "-monitor", "none", "-semihosting-config",
+                           "-nographic", "-monitor", "none", "-nic", "none", "-semihosting-config",
                            "enable=on,target=native", "-kernel", o->stub, "-device", job_dev,
                            "-device", tab_dev, NULL };
-    /* an empty image (both halves disabled) has nothing to load */
+    /* No NIC: its option ROM comes from a package a minimal install lacks.
+     * An empty image (both halves disabled) has nothing to load. */
     if (rf->tables_size == 0)
-        argv[16] = NULL;
+        argv[18] = NULL;
     pid_t pid = fork();
     if (pid < 0)
         return -1;
