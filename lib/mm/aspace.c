@@ -63,10 +63,8 @@ void rt_aspace_detach(rt_aspace_t aspace)
         varea = next;
     }
     WR_UNLOCK(aspace);
-    /* The anonymous object (rt_aspace_anon_ref_dec) arrives with the
-     * private-mapping part of the mm layer; nothing creates one yet. */
-    if (aspace->private_object)
-        LOG_W("%s: private object %p left alone", __func__, (void *)aspace->private_object);
+    /* the aspace's own reference on its anonymous object (none: -RT_EINVAL, ignored) */
+    rt_aspace_anon_ref_dec(aspace->private_object);
     rt_mutex_detach(&aspace->bst_lock);
 }
 
@@ -79,7 +77,7 @@ void rt_aspace_delete(rt_aspace_t aspace)
 
 /* ---- removing vareas ---------------------------------------------------- */
 
-static void remove_varea_locked(rt_varea_t varea)
+void mm_remove_varea_locked(rt_varea_t varea)
 {
     _varea_uninstall_locked(varea);
     if (VAREA_NOT_STATIC(varea))
@@ -93,7 +91,7 @@ int rt_aspace_unmap(rt_aspace_t aspace, void *addr)
     WR_LOCK(aspace);
     rt_varea_t varea = _aspace_bst_search(aspace, addr);
     if (varea)
-        remove_varea_locked(varea);
+        mm_remove_varea_locked(varea);
     WR_UNLOCK(aspace);
     return varea ? RT_EOK : -RT_ENOENT;
 }
@@ -195,7 +193,7 @@ int mm_unmap_commit(rt_aspace_t aspace, struct mm_unmap_plan *plan)
     struct _mm_range range = { plan->start, (void *)hi };
     rt_varea_t varea;
     while ((varea = _aspace_bst_search_overlap(aspace, range)))
-        remove_varea_locked(varea);
+        mm_remove_varea_locked(varea);
     return RT_EOK;
 }
 
@@ -420,10 +418,22 @@ static rt_err_t page_put_locked(rt_varea_t varea, void *page_va, void *buffer)
         return rt_aspace_page_put_phy(varea->aspace, page_va, buffer);
     if (!varea->mem_obj->page_write)
         return -RT_EINVAL;
-    /* Writing a private mapping first takes a private copy of the page
-     * (rt_varea_fix_private_locked): that arrives with the COW part. */
-    if (rt_varea_is_private_locked(varea))
-        return -RT_ENOSYS;
+    /* A private mapping is written in a private copy of the page; the whole
+     * page is overwritten, so nothing is copied first. */
+    if (rt_varea_is_private_locked(varea)) {
+        struct rt_aspace_fault_msg msg = {
+            .fault_op = MM_FAULT_OP_WRITE,
+            .fault_type = MM_FAULT_TYPE_PAGE_FAULT,
+            .off = VAREA_VA_TO_OFFSET(varea, page_va),
+            .fault_vaddr = page_va,
+        };
+        rt_mm_fault_res_init(&msg.response);
+        rt_aspace_t aspace = varea->aspace;
+        void *pa = rt_hw_mmu_v2p(aspace, page_va);
+        if (rt_varea_fix_private_locked(varea, pa, &msg, RT_TRUE) != MM_FAULT_FIXABLE_TRUE)
+            return -RT_ERROR;
+        varea = _aspace_bst_search(aspace, page_va); /* the old one may be gone */
+    }
     return object_io(varea, page_va, buffer, varea->mem_obj->page_write);
 }
 

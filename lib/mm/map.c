@@ -401,7 +401,7 @@ int rt_aspace_map_static(rt_aspace_t aspace, rt_varea_t varea, void **addr, rt_s
 /* The most table pages a map of [va, +size) at pa could need in an empty
  * part of the tables: one per level-0, -1 and (for 4 KiB leaves) -2 slot the
  * range touches. */
-static size_t tables_upper_bound(uintptr_t va, uintptr_t pa, rt_size_t size)
+size_t mm_tables_upper_bound(uintptr_t va, uintptr_t pa, rt_size_t size)
 {
     uint64_t lo = va & PT_VA_MASK, hi = lo + size - 1;
     int leaf_level = ((va | pa | size) & ARCH_SECTION_MASK) ? 3 : 2;
@@ -411,7 +411,7 @@ static size_t tables_upper_bound(uintptr_t va, uintptr_t pa, rt_size_t size)
     return n;
 }
 
-static int reserve_tables(struct mmsim_mmu_reserve *r, size_t npages)
+int mm_reserve_table_pages(struct mmsim_mmu_reserve *r, size_t npages)
 {
     /* mmsim/pgtable.h: the pool is linked through each page's first word */
     while (r->npages < npages) {
@@ -448,7 +448,7 @@ static int map_phy_locked(rt_aspace_t aspace, rt_varea_t varea, rt_mm_va_hint_t 
     /* MAP_FIXED empties the range before mapping: secure the tables first. */
     int rc = RT_EOK;
     if (hint->flags & MMF_MAP_FIXED)
-        rc = reserve_tables(&r, tables_upper_bound((uintptr_t)hint->prefer, pa, hint->map_size));
+        rc = mm_reserve_table_pages(&r, mm_tables_upper_bound((uintptr_t)hint->prefer, pa, hint->map_size));
     if (rc == RT_EOK)
         rc = install_locked(aspace, varea, hint, &prop, at);
     if (rc == RT_EOK &&

@@ -4,6 +4,7 @@
 
 #include <mm_private.h>
 #include <tlb.h>
+#include <mmsim/pgtable.h>
 #include "base/base.h"
 
 #define MM_ALIGNED(x) (!((uintptr_t)(x) & ARCH_PAGE_MASK))
@@ -28,6 +29,12 @@ rt_varea_t mm_varea_alloc(void);
  * the failed response is released and pages mapped before stay mapped. */
 int mm_prefetch_locked(rt_aspace_t aspace, rt_varea_t varea, void *start, rt_size_t size);
 
+/* Give back the frames of an OK fault response nobody mapped (the reference
+ * they came with was meant for the PTEs, P5; RT-Thread leaks them). */
+void mm_release_response(const struct rt_mm_fault_res *res);
+/* Whether an OK response has a usable size (non-zero, whole pages). */
+bool mm_response_size_ok(const struct rt_mm_fault_res *res);
+
 /* unmap_range in three steps, so that it is all-or-nothing: plan (find the
  * affected vareas and check each can be cut: -RT_EPERM), reserve (the varea a
  * split needs: -RT_ENOMEM), commit (callbacks in order head, tail or split,
@@ -50,5 +57,28 @@ void mm_unmap_cancel(struct mm_unmap_plan *plan);
 int mm_unmap_commit(rt_aspace_t aspace, struct mm_unmap_plan *plan);
 /* All three steps. */
 int mm_unmap_range_locked(rt_aspace_t aspace, void *start, rt_size_t size);
+
+/* Uninstall varea and free it unless it is static. */
+void mm_remove_varea_locked(rt_varea_t varea);
+
+/* The most table pages a map of [va, +size) at pa could need in an empty part
+ * of the tables (one per level-0/1/2 slot the range touches). */
+size_t mm_tables_upper_bound(uintptr_t va, uintptr_t pa, rt_size_t size);
+/* Fill `r` up to npages table pages: RT_EOK, or -RT_ENOMEM with `r` released. */
+int mm_reserve_table_pages(struct mmsim_mmu_reserve *r, size_t npages);
+
+/* The anonymous object behind `aobj` (an aspace's private_object). */
+struct rt_private_ctx;
+struct rt_private_ctx *mm_anon_ctx(rt_mem_obj_t aobj);
+/* The aspace's own anonymous object, created and bound on first use; NULL
+ * when the heap is exhausted. *created tells whether this call made it. */
+rt_mem_obj_t mm_anon_get(rt_aspace_t aspace, bool *created);
+/* Undo mm_anon_get's creation (nothing references the object yet). */
+void mm_anon_unbind(rt_aspace_t aspace);
+/* Fork's last step on the old aspace: remove every varea that is not its own
+ * anonymous memory, then make the object a read-only page store that lives
+ * while references beyond `base_reference` remain; deleted at once (with its
+ * page table) if none does. */
+void mm_anon_convert_readonly(rt_aspace_t old, long base_reference);
 
 #endif

@@ -163,13 +163,13 @@ static void prefetch_msg_init(struct rt_aspace_fault_msg *msg, rt_size_t off, vo
 
 /* The frames of an OK response nobody mapped: the reference they came with
  * was meant for the PTEs (P5), so it goes back (RT-Thread leaks them). */
-static void release_response(const struct rt_mm_fault_res *res)
+void mm_release_response(const struct rt_mm_fault_res *res)
 {
     for (rt_size_t done = 0; done < res->size; done += ARCH_PAGE_SIZE)
         rt_pages_free((char *)res->vaddr + done, 0);
 }
 
-static bool response_size_ok(const struct rt_mm_fault_res *res)
+bool mm_response_size_ok(const struct rt_mm_fault_res *res)
 {
     return res->status != MM_FAULT_STATUS_OK || (res->size && MM_ALIGNED(res->size));
 }
@@ -186,13 +186,13 @@ int mm_prefetch_locked(rt_aspace_t aspace, rt_varea_t varea, void *start, rt_siz
         struct rt_aspace_fault_msg msg;
         prefetch_msg_init(&msg, VAREA_VA_TO_OFFSET(varea, va), va);
         varea->mem_obj->on_page_fault(varea, &msg);
-        if (!response_size_ok(&msg.response)) {
+        if (!mm_response_size_ok(&msg.response)) {
             LOG_W("%s: handler answered 0x%zx bytes", __func__, (size_t)msg.response.size);
             return -RT_ENOMEM;
         }
         if (rt_varea_map_with_msg(varea, &msg) != RT_EOK) {
             if (msg.response.status == MM_FAULT_STATUS_OK)
-                release_response(&msg.response);
+                mm_release_response(&msg.response);
             return -RT_ENOMEM;
         }
         /* A handler that maps for itself follows its own pattern: stop. */

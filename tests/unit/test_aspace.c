@@ -322,10 +322,17 @@ static void test_aspace_page_get_put_through_the_object(void **state)
     mmt_map(g_as, va_at(6), PAGE, MMF_PREFETCH, &mute, 0);
     assert_int_equal(rt_aspace_page_get(g_as, va_at(6), out), -RT_ERROR);
     assert_int_equal(rt_aspace_page_put(g_as, va_at(6), in), -RT_EINVAL);
-    /* a private mapping needs copy-on-write first: not in this part yet */
+    /* a private mapping is written in a private copy (dont_copy): the page
+     * moves to the aspace's anonymous object, the old frame goes */
     mmt_map(g_as, va_at(8), PAGE, MMF_PREFETCH | MMF_MAP_PRIVATE, &rt_mm_dummy_mapper, 0);
-    assert_int_equal(rt_aspace_page_put(g_as, va_at(8), in), -RT_ENOSYS);
+    void *old_pa = rt_hw_mmu_v2p(g_as, va_at(8));
+    size_t frames = mmt_frames();
+    assert_int_equal(rt_aspace_page_put(g_as, va_at(8), in), RT_EOK);
+    assert_int_equal(mmt_frames(), frames); /* one copy in, the old frame out */
+    assert_ptr_not_equal(rt_hw_mmu_v2p(g_as, va_at(8)), old_pa);
+    assert_ptr_equal(rt_aspace_query(g_as, va_at(8))->mem_obj, g_as->private_object);
     assert_int_equal(rt_aspace_page_get(g_as, va_at(8), out), RT_EOK);
+    assert_memory_equal(in, out, PAGE);
 }
 
 static void test_aspace_page_get_put_of_physical_vareas(void **state)

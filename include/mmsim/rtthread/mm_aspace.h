@@ -148,9 +148,11 @@ int rt_aspace_map_phy(rt_aspace_t aspace, rt_mm_va_hint_t hint, rt_size_t attr, 
                       void **ret_va);
 int rt_aspace_map_phy_static(rt_aspace_t aspace, rt_varea_t varea, rt_mm_va_hint_t hint,
                              rt_size_t attr, rt_size_t pa_off, void **ret_va);
-/* Map anonymous memory backed by the aspace's own private object.
- * NOT YET IMPLEMENTED (issue 3, part 2: anonymous object and COW); no
- * definition is linked, so a call fails to link. */
+/* Map anonymous memory backed by the aspace's own private object (created on
+ * first use): MMF_MAP_PRIVATE added, MMF_PREFETCH dropped, pages fault in
+ * lazily and are not zeroed (P6). -RT_EINVAL for MMF_STATIC_ALLOC or a NULL
+ * aspace/addr, -RT_ENOMEM without heap for the object, else rt_aspace_map's
+ * result. A failed call leaves no new object behind. */
 int rt_aspace_map_private(rt_aspace_t aspace, void **addr, rt_size_t length, rt_size_t attr,
                           mm_flag_t flags);
 /* Remove the whole varea containing addr: RT_EOK, -RT_EINVAL, -RT_ENOENT. */
@@ -171,10 +173,20 @@ void rt_aspace_print_all(rt_aspace_t aspace);
 rt_base_t rt_aspace_count_vsz(rt_aspace_t aspace);
 /* The varea containing vaddr, or NULL. */
 rt_varea_t rt_aspace_query(rt_aspace_t aspace, void *vaddr);
-/* NOT YET IMPLEMENTED (issue 3, part 2: fork and COW); no definitions are
- * linked, so calls fail to link. */
+/* Re-create every varea of src (lock held by the caller) in dst (expected
+ * empty) at the same VA, referring to the same objects, no pages populated;
+ * compatible neighbours coalesce. RT_EOK, or the first map error with what was
+ * added to dst removed again (RT-Thread ignores errors: P4). */
 rt_err_t rt_aspace_duplicate_locked(rt_aspace_t src, rt_aspace_t dst);
+/* Fork *psrc into *pdst (an empty aspace): both get the layout, anonymous
+ * pages are shared copy-on-write, *psrc is replaced by a fresh aspace and the
+ * old one (with its page table) becomes the read-only page store, freed by
+ * the last reference to it. RT_EOK, -RT_ENOMEM, or a map error; on failure
+ * nothing changed. */
 rt_err_t rt_aspace_fork(rt_aspace_t *psrc, rt_aspace_t *pdst);
+/* Debug aid: every varea of src has one at the same start in dst with equal
+ * page contents (read with rt_aspace_page_get). RT_EOK, -RT_ENOENT (no such
+ * varea), -RT_ENOMEM, or -RT_ERROR after RT_ASSERT on a differing page. */
 rt_err_t rt_aspace_compare(rt_aspace_t src, rt_aspace_t dst);
 
 /* Map the frame at kernel linear address `page` at vaddr (no reference taken). */

@@ -86,10 +86,11 @@ rt_inline void rt_mm_io_msg_init(struct rt_aspace_io_msg *io, rt_size_t off, voi
     rt_mm_fault_res_init(&io->response);
 }
 
-/* Try to resolve a fault in `aspace`: MM_FAULT_FIXABLE_TRUE when the access
- * can be retried, else MM_FAULT_FIXABLE_FALSE.
- * NOT YET IMPLEMENTED (issue 3, part 2: fault path); no definition is
- * linked, so a call fails to link. */
+/* Try to resolve a fault in `aspace` (fault_vaddr is rounded down to its
+ * page; a GENERIC_MMU type is refined against the varea): MM_FAULT_FIXABLE_TRUE
+ * when the access can be retried, else MM_FAULT_FIXABLE_FALSE. A permission
+ * fault on a present page is fixed only if the page table now grants the
+ * access; a write to a private mapping is copied on write. */
 int rt_aspace_fault_try_fix(struct rt_aspace *aspace, struct rt_aspace_fault_msg *msg);
 
 #ifdef __cplusplus

@@ -116,6 +116,30 @@ int _mm_aspace_map(rt_aspace_t aspace, rt_varea_t *pvarea, void **addr, rt_size_
 rt_err_t rt_aspace_page_get_phy(rt_aspace_t aspace, void *page_va, void *buffer);
 rt_err_t rt_aspace_page_put_phy(rt_aspace_t aspace, void *page_va, void *buffer);
 
+/* ---- anonymous memory and copy-on-write (lib/mm/anon.c) ------------------ */
+
+/* Copy-on-write of the page at msg->fault_vaddr of ex_varea (a private
+ * mapping of a foreign object): the page is copied through ex_varea's
+ * page_read (not when dont_copy) into a fresh frame, which is mapped
+ * user-writable in a varea of the aspace's own anonymous object that replaces
+ * that one page of ex_varea (shrink, split or removal). `pa` is the page's
+ * current PA or ARCH_MAP_FAILED. MM_FAULT_FIXABLE_TRUE on success; otherwise
+ * MM_FAULT_FIXABLE_FALSE with nothing changed (mmsim reserves the frame, the
+ * object, the varea and the table pages first: P8). Caller holds the lock. */
+int rt_varea_fix_private_locked(rt_varea_t ex_varea, void *pa, struct rt_aspace_fault_msg *msg,
+                                rt_bool_t dont_copy);
+/* Drop one reference on an anonymous object: RT_EOK, or -RT_EINVAL for NULL.
+ * The last reference frees it; for fork's read-only object, falling back to
+ * its base deletes the old aspace and its page table. */
+rt_err_t rt_aspace_anon_ref_dec(rt_mem_obj_t aobj);
+
+/* mmsim: the reference count and the owning (backup) aspace of an anonymous
+ * object, for tests and checkers; 0 / NULL for NULL. */
+long mmsim_anon_reference(rt_mem_obj_t aobj);
+rt_aspace_t mmsim_anon_backup(rt_mem_obj_t aobj);
+/* mmsim: the base below which fork's read-only object dies (0: not read-only). */
+long mmsim_anon_readonly(rt_mem_obj_t aobj);
+
 #ifdef __cplusplus
 }
 #endif
