@@ -281,3 +281,128 @@ void *mmt_map(rt_aspace_t aspace, void *va, rt_size_t size, mm_flag_t flags, rt_
     assert_non_null(addr);
     return addr;
 }
+
+/* ---- the zero object and user accesses --------------------------------------- */
+
+static struct mmt_zero *zero_of(rt_varea_t v) { return (struct mmt_zero *)(void *)v->mem_obj; }
+
+static void zero_fault(struct rt_varea *v, struct rt_aspace_fault_msg *msg)
+{
+    void *page = zero_of(v)->page;
+    rt_page_ref_inc(page, 0); /* the PTE's reference (P5) */
+    msg->response.status = MM_FAULT_STATUS_OK;
+    msg->response.size = PAGE;
+    msg->response.vaddr = page;
+}
+
+static void zero_read(struct rt_varea *v, struct rt_aspace_io_msg *msg)
+{
+    void *pa = rt_hw_mmu_v2p(v->aspace, msg->fault_vaddr);
+    if (pa == ARCH_MAP_FAILED)
+        memset(msg->buffer_vaddr, 0, PAGE);
+    else
+        memcpy(msg->buffer_vaddr, rt_kmem_p2v(pa), PAGE);
+    msg->response.status = MM_FAULT_STATUS_OK;
+}
+
+static void zero_write(struct rt_varea *v, struct rt_aspace_io_msg *msg)
+{
+    (void)v;
+    (void)msg; /* refused: stays UNRECOVERABLE */
+}
+
+static const char *zero_name(rt_varea_t v)
+{
+    (void)v;
+    return "zero";
+}
+
+void mmt_zero_init(struct mmt_zero *z)
+{
+    memset(z, 0, sizeof *z);
+    z->page = rt_pages_alloc_ext(0, PAGE_ANY_AVAILABLE);
+    assert_non_null(z->page);
+    memset(z->page, 0, PAGE);
+    z->obj.get_name = zero_name;
+    z->obj.on_page_fault = zero_fault;
+    z->obj.on_varea_close = rt_mm_dummy_mapper.on_varea_close;
+    z->obj.on_varea_expand = rt_mm_dummy_mapper.on_varea_expand;
+    z->obj.on_varea_shrink = rt_mm_dummy_mapper.on_varea_shrink;
+    z->obj.on_varea_split = rt_mm_dummy_mapper.on_varea_split;
+    z->obj.page_read = zero_read;
+    z->obj.page_write = zero_write;
+}
+
+void mmt_zero_fini(struct mmt_zero *z)
+{
+    assert_int_equal(rt_page_ref_get(z->page, 0), 1);
+    rt_pages_free(z->page, 0);
+}
+
+void *mmt_mmap_anon(rt_aspace_t aspace, struct mmt_zero *z, void *va, rt_size_t size, bool fixed)
+{
+    void *addr = va;
+    mm_flag_t flags = MMF_MAP_PRIVATE | (fixed ? MMF_MAP_FIXED : 0);
+    int rc = rt_aspace_map(aspace, &addr, size, MMU_MAP_U_RWCB, flags, &z->obj, (uintptr_t)va >> 12);
+    if (rc != RT_EOK)
+        fail_msg("anonymous mmap at %p: %d", va, rc);
+    return addr;
+}
+
+static bool walk_ok(rt_aspace_t aspace, void *va, enum mmsim_vmsa_op op)
+{
+    struct mmsim_vmsa_access acc = { .op = op, .el = 0, .at = true };
+    struct mmsim_vmsa_result res;
+    return mmsim_mmu_translate(aspace, (uint64_t)(uintptr_t)va, &acc, &res);
+}
+
+static bool user_access(rt_aspace_t aspace, void *va, enum mmsim_vmsa_op op)
+{
+    if (walk_ok(aspace, va, op))
+        return true;
+    struct rt_aspace_fault_msg msg = {
+        .fault_op = op == MMSIM_OP_WRITE ? MM_FAULT_OP_WRITE : MM_FAULT_OP_READ,
+        .fault_type = MM_FAULT_TYPE_GENERIC_MMU,
+        .fault_vaddr = va,
+    };
+    if (rt_aspace_fault_try_fix(aspace, &msg) != MM_FAULT_FIXABLE_TRUE)
+        return false;
+    if (!walk_ok(aspace, va, op))
+        fail_msg("fault at %p reported fixed but the access still faults", va);
+    return true;
+}
+
+void *mmt_frame(rt_aspace_t aspace, void *va)
+{
+    void *pa = rt_hw_mmu_v2p(aspace, va);
+    return pa == ARCH_MAP_FAILED ? NULL : rt_kmem_p2v(pa);
+}
+
+bool mmt_user_write(rt_aspace_t aspace, void *va, uint8_t value)
+{
+    if (!user_access(aspace, va, MMSIM_OP_WRITE))
+        return false;
+    *(uint8_t *)mmt_frame(aspace, va) = value;
+    return true;
+}
+
+bool mmt_user_read(rt_aspace_t aspace, void *va, uint8_t *value)
+{
+    if (!user_access(aspace, va, MMSIM_OP_READ))
+        return false;
+    *value = *(uint8_t *)mmt_frame(aspace, va);
+    return true;
+}
+
+uint8_t mmt_peek(rt_aspace_t aspace, void *va)
+{
+    uint8_t v = 0;
+    if (!mmt_user_read(aspace, va, &v))
+        fail_msg("user read at %p not fixed", va);
+    return v;
+}
+
+bool mmt_write_faults(rt_aspace_t aspace, void *va)
+{
+    return !walk_ok(aspace, va, MMSIM_OP_WRITE);
+}

@@ -73,4 +73,33 @@ void mmt_rec_clear(struct mmt_rec *rec);
 void *mmt_map(rt_aspace_t aspace, void *va, rt_size_t size, mm_flag_t flags, rt_mem_obj_t obj,
               rt_size_t offset);
 
+/* lwp's `_null_object` (anonymous mmap, spec §5), for tests: every page
+ * faults in as one shared zeroed frame (a reference per PTE, on top of the
+ * object's own), page_read zero-fills a page not mapped, page_write refuses,
+ * no open or merge; expand/shrink/split/close unmap as the dummy mapper. */
+struct mmt_zero
+{
+    struct rt_mem_obj obj;
+    void *page;
+};
+void mmt_zero_init(struct mmt_zero *z);
+/* Free the zero frame; every mapping of it must be gone. */
+void mmt_zero_fini(struct mmt_zero *z);
+/* lwp_mmap2 of anonymous memory: MMF_MAP_PRIVATE (| MAP_FIXED), U_RWCB,
+ * offset = VA page number. */
+void *mmt_mmap_anon(rt_aspace_t aspace, struct mmt_zero *z, void *va, rt_size_t size, bool fixed);
+
+/* A user (EL0) access as the CPU makes it: walk the tables; on a fault call
+ * rt_aspace_fault_try_fix (GENERIC_MMU) as the exception path does and retry
+ * once; then access the frame through rt_hw_mmu_v2p + rt_kmem_p2v. False if
+ * the fault was not fixed. */
+bool mmt_user_write(rt_aspace_t aspace, void *va, uint8_t value);
+bool mmt_user_read(rt_aspace_t aspace, void *va, uint8_t *value);
+/* Read that must succeed: the byte. */
+uint8_t mmt_peek(rt_aspace_t aspace, void *va);
+/* Whether a user write would fault now (without fixing anything). */
+bool mmt_write_faults(rt_aspace_t aspace, void *va);
+/* The frame a page maps (kernel address), or NULL. */
+void *mmt_frame(rt_aspace_t aspace, void *va);
+
 #endif

@@ -1,0 +1,2 @@
+#include "mm_util.h"
+int main(void) { return 0; }
