@@ -174,6 +174,42 @@ static void test_anon_page_io_in_the_owner(void **state)
     assert_memory_equal(in, out, PAGE);
 }
 
+/* A first touch whose table page cannot be had gives its frame back
+ * (RT-Thread leaks it), and the fault is unfixable until memory returns. */
+static void test_anon_first_touch_without_a_table_page_leaks_nothing(void **state)
+{
+    (void)state;
+    void *va = UTEST_VA;
+    assert_int_equal(rt_aspace_map_private(g_as, &va, PAGE, MMU_MAP_U_RWCB, MMF_MAP_FIXED), RT_EOK);
+    size_t frames = mmt_frames();
+    for (uint64_t nth = 1; nth <= 4; nth++) {
+        mmsim_inject_arm(MMSIM_ALLOC_PAGE, nth, MMSIM_INJECT_ONCE);
+        assert_false(mmt_user_write(g_as, va, 1));
+        assert_int_equal(mmsim_inject_disarm(MMSIM_ALLOC_PAGE), 1);
+        assert_int_equal(mmt_frames(), frames);
+        assert_null(mmt_frame(g_as, va));
+    }
+    assert_true(mmt_user_write(g_as, va, 1));
+    assert_int_equal(mmt_frames(), frames + 1 + 3);
+}
+
+/* A static private varea (caller storage) copied on write: the copy's varea
+ * comes from the heap and must not inherit MMF_STATIC_ALLOC, or it would
+ * never be freed (the fixture would see the leak). */
+static void test_anon_cow_of_a_static_varea_gets_a_heap_varea(void **state)
+{
+    (void)state;
+    static struct rt_varea storage;
+    void *va = UTEST_VA;
+    assert_int_equal(rt_aspace_map_static(g_as, &storage, &va, 2 * PAGE, MMU_MAP_U_RWCB, MMF_MAP_PRIVATE,
+                                          &g_zero.obj, 0), RT_EOK);
+    assert_true(mmt_user_write(g_as, va_at(1), 7));
+    rt_varea_t copy = rt_aspace_query(g_as, va_at(1));
+    assert_ptr_not_equal(copy, &storage);
+    assert_int_equal(copy->flag & MMF_STATIC_ALLOC, 0);
+    assert_int_equal(storage.flag & MMF_STATIC_ALLOC, MMF_STATIC_ALLOC);
+}
+
 /* ---- COW: RT-Thread's fix_private utest -------------------------------------- */
 
 static void expect_layout(const long (*ranges)[2], int n)
@@ -371,6 +407,8 @@ int main(void)
         T(test_anon_split_shrink_and_close_keep_one_reference_per_varea),
         T(test_anon_merge_drops_merge_froms_reference),
         T(test_anon_page_io_in_the_owner),
+        T(test_anon_first_touch_without_a_table_page_leaks_nothing),
+        T(test_anon_cow_of_a_static_varea_gets_a_heap_varea),
         T(test_anon_fix_private_follows_rtthread_utest),
         T(test_anon_map_fixed_follows_rtthread_utest),
         T(test_anon_fix_private_refusals_change_nothing),

@@ -124,6 +124,28 @@ static void test_fork_s02_child_writes_after_fork(void **state)
     assert_true(mmt_write_faults(g_p, va_at(0)));
 }
 
+/* S04: after fork P drops write permission and restores it (mmsim's
+ * READONLY/READWRITE), then writes: the shared frame is never made writable,
+ * the write still copies, C still reads V1. Read-only, the write is refused. */
+static void test_fork_s04_readonly_then_readwrite_keeps_cow(void **state)
+{
+    (void)state;
+    anon_area(g_p, 0, 1);
+    put(g_p, 0, 0x11);
+    fork_ok();
+    assert_int_equal(get(g_p, 0), 0x11); /* P maps the shared frame read-only */
+    void *shared = mmt_frame(g_p, va_at(0));
+    assert_int_equal(rt_aspace_control(g_p, va_at(0), MMU_CNTL_READONLY), RT_EOK);
+    assert_false(mmt_user_write(g_p, va_at(0), 0x22));
+    assert_int_equal(rt_aspace_control(g_p, va_at(0), MMU_CNTL_READWRITE), RT_EOK);
+    assert_true(mmt_write_faults(g_p, va_at(0)));
+    assert_ptr_equal(mmt_frame(g_p, va_at(0)), shared);
+    put(g_p, 0, 0x22);
+    assert_ptr_not_equal(mmt_frame(g_p, va_at(0)), shared);
+    assert_int_equal(get(g_c, 0), 0x11);
+    assert_int_equal(*(uint8_t *)shared, 0x11);
+}
+
 /* S03 under RT-Thread's policy (no reuse). One-page area: both COWs remove
  * both reference vareas, so the store (V1 and its four table pages) is
  * deleted: two frames remain, P's and C's copies. Two-page area with both
@@ -477,6 +499,7 @@ int main(void)
         T(test_fork_s01_parent_writes_after_fork),
         T(test_fork_s02_child_writes_after_fork),
         T(test_fork_s03_both_write_without_reuse),
+        T(test_fork_s04_readonly_then_readwrite_keeps_cow),
         T(test_fork_s05_untouched_area_is_isolated),
         T(test_fork_s06_partly_faulted_area),
         T(test_fork_s07_nested_fork_in_every_teardown_order),
