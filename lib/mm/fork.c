@@ -102,22 +102,32 @@ static void drop_fresh(rt_aspace_t fresh)
     rt_hw_mmu_pgtbl_delete(pgtbl);
 }
 
-/* Both copies, all-or-nothing: the child's, then the parent's next. */
+/* Both copies, all-or-nothing: the child's, then the parent's next.
+ * Lock order: an aspace made later before one made earlier (child, then
+ * parent; fresh, then child) — the order a fault in a reference varea takes
+ * (its aspace, then the store), so no cycle can form. RT-Thread locks src
+ * alone, then maps into dst (taking dst's lock inside). */
 static rt_err_t copy_layouts(rt_aspace_t src, rt_aspace_t dst, rt_aspace_t fresh, long *base_reference)
 {
+    WR_LOCK(dst);
     WR_LOCK(src);
     *base_reference = mmsim_anon_reference(src->private_object);
     rt_err_t rc = rt_aspace_duplicate_locked(src, dst);
     WR_UNLOCK(src);
+    WR_UNLOCK(dst);
     if (rc != RT_EOK)
         return rc;
-    WR_LOCK(dst); /* RT-Thread skips it: nobody else can see dst yet */
+    WR_LOCK(fresh);
+    WR_LOCK(dst);
     rc = rt_aspace_duplicate_locked(dst, fresh);
     WR_UNLOCK(dst);
+    WR_UNLOCK(fresh);
     if (rc != RT_EOK) {
+        WR_LOCK(dst);
         WR_LOCK(src);
         remove_copies(src, RT_NULL, dst);
         WR_UNLOCK(src);
+        WR_UNLOCK(dst);
     }
     return rc;
 }

@@ -18,6 +18,7 @@
  * "Data frames" = allocated frames minus the table pages of the live aspaces
  * (root included) minus what was allocated before the test. A fresh user
  * page at 0x100000000 costs three table pages below the root. */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include "mm_util.h"
@@ -320,6 +321,52 @@ static void test_fork_s07_nested_fork_in_every_teardown_order(void **state)
         nested_teardown(orders[i]);
 }
 
+/* Parent and child fault the same untouched pages at once from two host
+ * threads: each page is populated in the store exactly once (lookup and fill
+ * under one hold of the store's lock, P11), and both map that frame. 64
+ * pages: 64 data frames, each mapped three times (store, P, C). Run by the
+ * tsan preset. */
+#define RACE_PAGES 64
+
+struct reader
+{
+    rt_aspace_t aspace;
+    int unfixed;
+};
+
+static void *read_all(void *arg)
+{
+    struct reader *r = arg;
+    for (long i = 0; i < RACE_PAGES; i++) {
+        struct rt_aspace_fault_msg msg = { .fault_op = MM_FAULT_OP_READ, .fault_type = MM_FAULT_TYPE_GENERIC_MMU,
+                                           .fault_vaddr = va_at(i) };
+        r->unfixed += rt_aspace_fault_try_fix(r->aspace, &msg) != MM_FAULT_FIXABLE_TRUE;
+    }
+    return NULL;
+}
+
+static void test_fork_parent_and_child_fault_the_store_concurrently(void **state)
+{
+    (void)state;
+    anon_area(g_p, 0, RACE_PAGES);
+    fork_ok();
+    rt_aspace_t store = mmsim_anon_backup(obj_at(g_c, 0));
+    struct reader r[2] = { { g_p, 0 }, { g_c, 0 } };
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, read_all, &r[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(r[0].unfixed + r[1].unfixed, 0);
+    assert_int_equal(DATA(store, g_p, g_c), RACE_PAGES);
+    for (long i = 0; i < RACE_PAGES; i++) {
+        void *frame = mmt_frame(store, va_at(i));
+        assert_ptr_equal(mmt_frame(g_p, va_at(i)), frame);
+        assert_ptr_equal(mmt_frame(g_c, va_at(i)), frame);
+        assert_int_equal(rt_page_ref_get(frame, 0), 3);
+    }
+}
+
 /* ---- fork without anonymous memory, errors, failure injection ---------------------- */
 
 /* P4 / §0.1 item 8: no private object at all (a dummy area and a physical
@@ -504,6 +551,7 @@ int main(void)
         T(test_fork_s06_partly_faulted_area),
         T(test_fork_s07_nested_fork_in_every_teardown_order),
         T(test_fork_s08_parent_dies_first),
+        T(test_fork_parent_and_child_fault_the_store_concurrently),
         T(test_fork_without_anonymous_memory),
         T(test_fork_duplicate_propagates_errors_and_undoes),
         T(test_fork_duplicate_coalesces),
