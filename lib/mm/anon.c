@@ -293,6 +293,8 @@ rt_mem_obj_t mm_anon_get(rt_aspace_t aspace, bool *created)
     return &ctx->mem_obj;
 }
 
+bool mm_is_anon(rt_mem_obj_t aobj) { return aobj && aobj->on_varea_open == anon_open; }
+
 void mm_anon_unbind(rt_aspace_t aspace)
 {
     rt_free(mm_anon_ctx(aspace->private_object));

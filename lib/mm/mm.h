@@ -73,6 +73,8 @@ struct rt_private_ctx *mm_anon_ctx(rt_mem_obj_t aobj);
 /* The aspace's own anonymous object, created and bound on first use; NULL
  * when the heap is exhausted. *created tells whether this call made it. */
 rt_mem_obj_t mm_anon_get(rt_aspace_t aspace, bool *created);
+/* Whether aobj is an anonymous object (made by mm_anon_get). */
+bool mm_is_anon(rt_mem_obj_t aobj);
 /* Undo mm_anon_get's creation (nothing references the object yet). */
 void mm_anon_unbind(rt_aspace_t aspace);
 /* Fork's last step on the old aspace: remove every varea that is not its own

@@ -1,5 +1,6 @@
 #include <stdio.h>
 #include <string.h>
+#include <mmsim/mm_check.h>
 #include "mm_util.h"
 
 rt_aspace_t mmt_user_aspace(void)
@@ -405,4 +406,20 @@ uint8_t mmt_peek(rt_aspace_t aspace, void *va)
 bool mmt_write_faults(rt_aspace_t aspace, void *va)
 {
     return !walk_ok(aspace, va, MMSIM_OP_WRITE);
+}
+
+void mmt_mm_check(rt_aspace_t const *aspaces, size_t n, void *const *owned, size_t nowned)
+{
+    rt_aspace_t live[16];
+    struct mmsim_mm_owner_ref owners[16];
+    size_t nlive = 0, nowners = 0;
+    for (size_t i = 0; i < n && nlive < 16; i++)
+        if (aspaces[i])
+            live[nlive++] = aspaces[i];
+    for (size_t i = 0; i < nowned && nowners < 16; i++)
+        if (owned[i])
+            owners[nowners++] = (struct mmsim_mm_owner_ref){ owned[i], 1 };
+    int problems = mmsim_mm_check(live, nlive, owners, nowners, stderr, NULL);
+    if (problems)
+        fail_msg("mmsim_mm_check: %d problem(s)", problems);
 }

@@ -102,4 +102,8 @@ bool mmt_write_faults(rt_aspace_t aspace, void *va);
 /* The frame a page maps (kernel address), or NULL. */
 void *mmt_frame(rt_aspace_t aspace, void *va);
 
+/* mmsim_mm_check over the non-NULL aspaces, with one owner reference on
+ * each frame of `owned` (NULL entries skipped); fails the test on a problem. */
+void mmt_mm_check(rt_aspace_t const *aspaces, size_t n, void *const *owned, size_t nowned);
+
 #endif

@@ -21,10 +21,15 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <mmsim/mm_check.h>
 #include "mm_util.h"
 
 static rt_aspace_t g_p, g_c; /* parent, child */
 static size_t g_base;        /* frames that are neither data nor these tables */
+/* Every aspace a test keeps alive beyond g_p and g_c (by address, since a
+ * fork replaces the parent's), and frames it owns: checked after every step. */
+static rt_aspace_t *g_more[4];
+static void *g_owned[2];
 
 static int setup(void **state)
 {
@@ -33,6 +38,8 @@ static int setup(void **state)
     g_p = mmt_user_aspace();
     g_c = mmt_user_aspace();
     g_base = mmt_frames() - 2;
+    memset(g_more, 0, sizeof g_more);
+    memset(g_owned, 0, sizeof g_owned);
     return 0;
 }
 
@@ -54,8 +61,27 @@ static void anon_area(rt_aspace_t aspace, long page, long npages)
                      RT_EOK);
 }
 
-static void put(rt_aspace_t aspace, long page, uint8_t v) { assert_true(mmt_user_write(aspace, va_at(page), v)); }
-static uint8_t get(rt_aspace_t aspace, long page) { return mmt_peek(aspace, va_at(page)); }
+
+static void check_all(void)
+{
+    rt_aspace_t live[6] = { g_p, g_c };
+    for (int i = 0; i < 4; i++)
+        live[2 + i] = g_more[i] ? *g_more[i] : NULL;
+    mmt_mm_check(live, 6, g_owned, 2);
+}
+
+static void put(rt_aspace_t aspace, long page, uint8_t v)
+{
+    assert_true(mmt_user_write(aspace, va_at(page), v));
+    check_all();
+}
+
+static uint8_t get(rt_aspace_t aspace, long page)
+{
+    uint8_t v = mmt_peek(aspace, va_at(page));
+    check_all();
+    return v;
+}
 
 /* Data frames with `n` live aspaces' tables discounted. */
 static size_t data_frames(int n, rt_aspace_t *live)
@@ -74,6 +100,7 @@ static rt_mem_obj_t obj_at(rt_aspace_t aspace, long page) { return rt_aspace_que
 static void fork_ok(void)
 {
     assert_int_equal(rt_aspace_fork(&g_p, &g_c), RT_EOK);
+    check_all();
 }
 
 /* ---- basic COW ------------------------------------------------------------------- */
@@ -170,6 +197,7 @@ static void test_fork_s03_both_write_without_reuse(void **state)
     put(g_p, 4, 0x44);
     put(g_p, 5, 0x55);
     rt_aspace_t c2 = mmt_user_aspace();
+    g_more[0] = &c2;
     assert_int_equal(rt_aspace_fork(&g_p, &c2), RT_EOK);
     rt_aspace_t store = mmsim_anon_backup(obj_at(c2, 4));
     put(g_p, 4, 0x66);
@@ -182,6 +210,7 @@ static void test_fork_s03_both_write_without_reuse(void **state)
     assert_int_equal(get(c2, 0), 0x22);
     assert_int_equal(get(g_c, 0), 0x33);
     mmt_aspace_free(c2);
+    g_more[0] = NULL;
 }
 
 /* S05 (isolation only, P6): a two-page area nobody touched. C's write copies
@@ -287,6 +316,9 @@ static void nested_teardown(const int order[3])
 {
     size_t heap = mmsim_heap_used(), frames = mmt_frames();
     rt_aspace_t as[3] = { g_p, g_c, mmt_user_aspace() };
+    g_p = g_c = NULL; /* as[0] and as[1] from here */
+    for (int i = 0; i < 3; i++)
+        g_more[i] = &as[i];
     const uint8_t val[3] = { 0x01, 0x02, 0x03 };
     anon_area(as[0], 0, 1);
     put(as[0], 0, val[0]);
@@ -309,6 +341,7 @@ static void nested_teardown(const int order[3])
     }
     assert_int_equal(mmt_frames(), frames - 2); /* P's and C's roots went too */
     assert_int_equal(mmsim_heap_used(), heap - 2 * sizeof(struct rt_aspace));
+    memset(g_more, 0, sizeof g_more);
     g_p = mmt_user_aspace();
     g_c = mmt_user_aspace();
 }
@@ -358,6 +391,7 @@ static void test_fork_parent_and_child_fault_the_store_concurrently(void **state
     for (int i = 0; i < 2; i++)
         pthread_join(t[i], NULL);
     assert_int_equal(r[0].unfixed + r[1].unfixed, 0);
+    check_all();
     assert_int_equal(DATA(store, g_p, g_c), RACE_PAGES);
     for (long i = 0; i < RACE_PAGES; i++) {
         void *frame = mmt_frame(store, va_at(i));
@@ -365,6 +399,56 @@ static void test_fork_parent_and_child_fault_the_store_concurrently(void **state
         assert_ptr_equal(mmt_frame(g_c, va_at(i)), frame);
         assert_int_equal(rt_page_ref_get(frame, 0), 3);
     }
+}
+
+/* The invariant checker finds each kind of broken invariant exactly once. */
+static int problems(void)
+{
+    rt_aspace_t live[2] = { g_p, g_c };
+    struct mmsim_mm_info info;
+    return mmsim_mm_check(live, 2, NULL, 0, NULL, &info);
+}
+
+static void test_fork_checker_finds_broken_invariants(void **state)
+{
+    (void)state;
+    anon_area(g_p, 0, 2);
+    put(g_p, 0, 1);
+    fork_ok();
+    assert_int_equal(get(g_c, 0), 1);
+    rt_aspace_t live[2] = { g_p, g_c };
+    struct mmsim_mm_info info;
+    assert_int_equal(mmsim_mm_check(live, 2, NULL, 0, stderr, &info), 0);
+    assert_int_equal(info.aspaces, 3);      /* the store is reached */
+    assert_int_equal(info.objects, 1);
+    assert_int_equal(info.data_frames, 1);  /* mapped by the store and C */
+    assert_int_equal(info.leaves, 2);
+    void *pa = rt_hw_mmu_v2p(g_c, va_at(0));
+    void *frame = rt_kmem_p2v(pa);
+    /* a COW-shared frame made writable in C */
+    rt_hw_mmu_map(g_c, va_at(0), pa, PAGE, MMU_MAP_U_RWCB);
+    assert_int_equal(problems(), 1);
+    rt_hw_mmu_map(g_c, va_at(0), pa, PAGE, rt_hw_mmu_attr_rm_perm(MMU_MAP_U_RWCB, RT_HW_MMU_PROT_USER | RT_HW_MMU_PROT_WRITE));
+    assert_int_equal(problems(), 0);
+    /* a reference nobody documents */
+    rt_page_ref_inc(frame, 0);
+    assert_int_equal(problems(), 1);
+    struct mmsim_mm_owner_ref owner = { frame, 1 };
+    assert_int_equal(mmsim_mm_check(live, 2, &owner, 1, NULL, NULL), 0);
+    rt_pages_free(frame, 0);
+    /* a PTE outside every varea, onto a freed frame */
+    void *lost = rt_pages_alloc_ext(0, PAGE_ANY_AVAILABLE);
+    void *lost_pa = rt_kmem_v2p(lost);
+    rt_pages_free(lost, 0);
+    rt_hw_mmu_map(g_c, va_at(100), lost_pa, PAGE, MMU_MAP_U_RWCB);
+    assert_int_equal(problems(), 2);
+    rt_hw_mmu_unmap(g_c, va_at(100), PAGE);
+    /* a varea holding the object in an aspace the checker was not given */
+    rt_aspace_t hidden = mmt_user_aspace();
+    mmt_map(hidden, va_at(0), PAGE, MMF_MAP_PRIVATE, obj_at(g_c, 0), 0);
+    assert_int_equal(problems(), 1);
+    mmt_aspace_free(hidden);
+    assert_int_equal(problems(), 0);
 }
 
 /* ---- fork without anonymous memory, errors, failure injection ---------------------- */
@@ -379,6 +463,7 @@ static void test_fork_without_anonymous_memory(void **state)
     (void)state;
     mmt_map(g_p, va_at(0), 2 * PAGE, MMF_PREFETCH, &rt_mm_dummy_mapper, 0);
     void *frame = rt_pages_alloc_ext(0, PAGE_ANY_AVAILABLE), *pva;
+    g_owned[0] = frame;
     struct rt_mm_va_hint hint = { .limit_start = g_p->start, .limit_range_size = g_p->size,
                                   .prefer = va_at(8), .map_size = PAGE, .flags = MMF_MAP_FIXED };
     assert_int_equal(rt_aspace_map_phy(g_p, &hint, MMU_MAP_U_RWCB, MM_PA_TO_OFF(rt_kmem_v2p(frame)), &pva), RT_EOK);
@@ -395,12 +480,16 @@ static void test_fork_without_anonymous_memory(void **state)
     assert_int_equal(rt_aspace_map_private(g_p, &va, PAGE, MMU_MAP_U_RWCB, MMF_MAP_FIXED), RT_EOK);
     assert_int_equal(rt_aspace_unmap(g_p, va), RT_EOK);
     rt_aspace_t c2 = mmt_user_aspace();
+    g_more[0] = &c2;
     assert_int_equal(rt_aspace_fork(&g_p, &c2), RT_EOK);
+    check_all();
     assert_null(g_p->private_object);
     assert_int_equal(DATA(g_p, g_c, c2), 1);
     mmt_aspace_free(c2);
+    g_more[0] = NULL;
     assert_int_equal(rt_aspace_unmap(g_p, va_at(8)), RT_EOK);
     assert_int_equal(rt_aspace_unmap(g_c, va_at(8)), RT_EOK);
+    g_owned[0] = NULL;
     rt_pages_free(frame, 0);
     FX_EXPECT_ASSERTS(1, assert_int_equal(rt_aspace_fork(NULL, &g_c), -RT_EINVAL));
 }
@@ -439,6 +528,7 @@ static void test_fork_duplicate_coalesces(void **state)
     (void)state;
     struct mmt_zero zero;
     mmt_zero_init(&zero);
+    g_owned[1] = zero.page;
     mmt_mmap_anon(g_p, &zero, UTEST_VA, 5 * PAGE, true);
     static const long order[5] = { 2, 0, 4, 1, 3 };
     for (int i = 0; i < 5; i++)
@@ -458,6 +548,7 @@ static void test_fork_duplicate_coalesces(void **state)
     mmt_aspace_free(g_p);
     mmt_aspace_free(g_c);
     g_p = g_c = NULL;
+    g_owned[1] = NULL;
     mmt_zero_fini(&zero);
 }
 
@@ -490,6 +581,7 @@ static int fail_each_fork_allocation(enum mmsim_alloc_kind kind)
     put(g_p, 1, 6);
     mmt_map(g_p, va_at(4), PAGE, MMF_PREFETCH, &rt_mm_dummy_mapper, 0);
     void *frame = rt_pages_alloc_ext(0, PAGE_ANY_AVAILABLE), *pva;
+    g_owned[0] = frame;
     struct rt_mm_va_hint hint = { .limit_start = g_p->start, .limit_range_size = g_p->size,
                                   .prefer = (void *)0x7f0000000000ul, .map_size = PAGE, .flags = MMF_MAP_FIXED };
     assert_int_equal(rt_aspace_map_phy(g_p, &hint, MMU_MAP_U_RWCB, MM_PA_TO_OFF(rt_kmem_v2p(frame)), &pva), RT_EOK);
@@ -507,6 +599,7 @@ static int fail_each_fork_allocation(enum mmsim_alloc_kind kind)
             assert_int_equal(get(g_p, 0), 5);
             assert_int_equal(rt_aspace_unmap(g_p, pva), RT_EOK);
             assert_int_equal(rt_aspace_unmap(g_c, pva), RT_EOK);
+            g_owned[0] = NULL;
             rt_pages_free(frame, 0);
             return (int)nth - 1;
         }
@@ -517,6 +610,7 @@ static int fail_each_fork_allocation(enum mmsim_alloc_kind kind)
         char what[64];
         snprintf(what, sizeof what, "fork: allocation %llu failed", (unsigned long long)nth);
         mmt_expect_unchanged(g_p, va_at(-2), va_at(8), &before, what);
+        check_all();
         assert_int_equal(mmsim_anon_reference(g_p->private_object), refs);
         assert_int_equal(mmt_checked_vareas(g_c), 0);
         assert_int_equal(mmt_tables(g_c), 1);
@@ -552,6 +646,7 @@ int main(void)
         T(test_fork_s07_nested_fork_in_every_teardown_order),
         T(test_fork_s08_parent_dies_first),
         T(test_fork_parent_and_child_fault_the_store_concurrently),
+        T(test_fork_checker_finds_broken_invariants),
         T(test_fork_without_anonymous_memory),
         T(test_fork_duplicate_propagates_errors_and_undoes),
         T(test_fork_duplicate_coalesces),

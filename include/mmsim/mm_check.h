@@ -1,0 +1,54 @@
+/*
+ * mmsim/mm_check.h — the machine-wide invariant checker of the mm layer
+ * (RT-Thread's page-ownership model, P5), in the spirit of Linux's check_mm.
+ */
+#ifndef MMSIM_MM_CHECK_H
+#define MMSIM_MM_CHECK_H
+
+#include <stdio.h>
+#include <mm_aspace.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A reference on a frame that no PTE holds but its owner documents: the
+ * allocation of a frame mapped physically, a shared zero page, a buffer. */
+struct mmsim_mm_owner_ref
+{
+    void *frame; /* kernel linear address */
+    long refs;
+};
+
+struct mmsim_mm_info
+{
+    size_t aspaces;       /* checked, the read-only stores reached included */
+    size_t table_pages;   /* of those aspaces, roots included */
+    size_t leaves;        /* 4 KiB frames mapped, counted once per mapping */
+    size_t data_frames;   /* distinct RAM frames mapped */
+    size_t objects;       /* anonymous objects reached */
+};
+
+/* Check `n` aspaces (every live one that maps RAM, except rt_kernel_space)
+ * and the read-only stores their vareas reach:
+ * - each one's tables (mmsim_mmu_check) and varea tree (ordered, disjoint,
+ *   inside the aspace, naming it);
+ * - every leaf lies inside a varea, and every leaf into RAM points at an
+ *   allocated frame;
+ * - each frame mapped under an object varea has a reference count equal to
+ *   those mappings plus its `owners` references (one reference per PTE, P5);
+ *   frames only mapped physically just have to be allocated;
+ * - no frame mapped under an anonymous varea is user-writable anywhere while
+ *   another mapping of it exists (copy-on-write is never bypassed);
+ * - each anonymous object's count equals its owner's reference (while the
+ *   owner names it) plus the vareas holding it, and a read-only store lives
+ *   only while its count is above its base.
+ * Returns the number of problems, each described on `report` (may be NULL);
+ * fills `info` (may be NULL). Takes each aspace's lock in turn. */
+int mmsim_mm_check(rt_aspace_t const *aspaces, size_t n, const struct mmsim_mm_owner_ref *owners,
+                   size_t nowners, FILE *report, struct mmsim_mm_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MMSIM_MM_CHECK_H */
