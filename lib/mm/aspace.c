@@ -412,28 +412,33 @@ static rt_err_t page_get_locked(rt_varea_t varea, void *page_va, void *buffer)
     return object_io(varea, page_va, buffer, varea->mem_obj->page_read);
 }
 
+/* The varea now holding page_va after it was given a private copy (the whole
+ * page is about to be overwritten, so nothing is copied), or NULL. */
+static rt_varea_t private_copy_for_put(rt_varea_t varea, void *page_va)
+{
+    struct rt_aspace_fault_msg msg = {
+        .fault_op = MM_FAULT_OP_WRITE,
+        .fault_type = MM_FAULT_TYPE_PAGE_FAULT,
+        .off = VAREA_VA_TO_OFFSET(varea, page_va),
+        .fault_vaddr = page_va,
+    };
+    rt_mm_fault_res_init(&msg.response);
+    rt_aspace_t aspace = varea->aspace;
+    void *pa = rt_hw_mmu_v2p(aspace, page_va);
+    if (rt_varea_fix_private_locked(varea, pa, &msg, RT_TRUE) != MM_FAULT_FIXABLE_TRUE)
+        return RT_NULL;
+    return _aspace_bst_search(aspace, page_va); /* the old varea may be gone */
+}
+
 static rt_err_t page_put_locked(rt_varea_t varea, void *page_va, void *buffer)
 {
     if (!varea->mem_obj)
         return rt_aspace_page_put_phy(varea->aspace, page_va, buffer);
     if (!varea->mem_obj->page_write)
         return -RT_EINVAL;
-    /* A private mapping is written in a private copy of the page; the whole
-     * page is overwritten, so nothing is copied first. */
-    if (rt_varea_is_private_locked(varea)) {
-        struct rt_aspace_fault_msg msg = {
-            .fault_op = MM_FAULT_OP_WRITE,
-            .fault_type = MM_FAULT_TYPE_PAGE_FAULT,
-            .off = VAREA_VA_TO_OFFSET(varea, page_va),
-            .fault_vaddr = page_va,
-        };
-        rt_mm_fault_res_init(&msg.response);
-        rt_aspace_t aspace = varea->aspace;
-        void *pa = rt_hw_mmu_v2p(aspace, page_va);
-        if (rt_varea_fix_private_locked(varea, pa, &msg, RT_TRUE) != MM_FAULT_FIXABLE_TRUE)
-            return -RT_ERROR;
-        varea = _aspace_bst_search(aspace, page_va); /* the old one may be gone */
-    }
+    /* a private mapping is written in a private copy of the page */
+    if (rt_varea_is_private_locked(varea) && !(varea = private_copy_for_put(varea, page_va)))
+        return -RT_ERROR;
     return object_io(varea, page_va, buffer, varea->mem_obj->page_write);
 }
 

@@ -246,6 +246,7 @@ static void test_anon_fix_private_follows_rtthread_utest(void **state)
         /* the copy of a zero page, mapped writable */
         assert_false(mmt_write_faults(g_as, va_at(order[i])));
         assert_int_equal(mmt_peek(g_as, va_at(order[i])), 0);
+        mmt_mm_check(&g_as, 1, &g_zero.page, 1);
     }
     const long final[3][2] = { { 0, 1 }, { 2, 3 }, { 4, 4 } };
     expect_layout(final, 3);
@@ -379,6 +380,7 @@ static void test_anon_fix_private_fails_cleanly_at_every_allocation(void **state
 {
     (void)state;
     mmt_mmap_anon(g_as, &g_zero, UTEST_VA, 5 * PAGE, true);
+    mmt_mm_check(&g_as, 1, &g_zero.page, 1);
     /* page 2, nothing mapped yet: heap = the object, the split's subset, the
      * new varea; pages = the copy, then the three tables (reserved exactly) */
     assert_int_equal(fail_each_cow_allocation(MMSIM_ALLOC_HEAP, 2), 3);
@@ -396,6 +398,7 @@ static void test_anon_fix_private_fails_cleanly_at_every_allocation(void **state
     assert_int_equal(rt_page_ref_get(g_zero.page, 0), 1);
     /* page 4 with the object there: the shrink needs no heap, the varea does */
     assert_int_equal(fail_each_cow_allocation(MMSIM_ALLOC_HEAP, 4), 1);
+    mmt_mm_check(&g_as, 1, &g_zero.page, 1);
 }
 
 int main(void)
