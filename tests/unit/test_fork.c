@@ -574,7 +574,7 @@ static void test_fork_compare(void **state)
  * succeeds: each failure returns the error with P identical (vareas, frames,
  * tables, PTEs, heap, its object's references) and C still empty. P has an
  * anonymous area with pages, a prefetched dummy area and a physical page. */
-static int fail_each_fork_allocation(enum mmsim_alloc_kind kind)
+static int fail_each_fork_allocation(enum mmsim_alloc_kind kind, enum mmsim_inject_mode mode)
 {
     anon_area(g_p, 0, 2);
     put(g_p, 0, 5);
@@ -590,7 +590,7 @@ static int fail_each_fork_allocation(enum mmsim_alloc_kind kind)
     rt_aspace_t p = g_p;
     for (uint64_t nth = 1;; nth++) {
         mmt_snapshot(g_p, va_at(-2), va_at(8), &before);
-        mmsim_inject_arm(kind, nth, MMSIM_INJECT_ONCE);
+        mmsim_inject_arm(kind, nth, mode);
         rt_err_t rc = rt_aspace_fork(&g_p, &g_c);
         uint64_t injected = mmsim_inject_disarm(kind);
         if (rc == RT_EOK) {
@@ -603,7 +603,7 @@ static int fail_each_fork_allocation(enum mmsim_alloc_kind kind)
             rt_pages_free(frame, 0);
             return (int)nth - 1;
         }
-        assert_int_equal(injected, 1);
+        assert_true(mode == MMSIM_INJECT_PERSISTENT ? injected >= 1 : injected == 1);
         if (rc != -RT_ENOMEM && rc != -RT_ERROR)
             fail_msg("allocation %llu: unexpected %d", (unsigned long long)nth, (int)rc);
         assert_ptr_equal(g_p, p);
@@ -622,7 +622,7 @@ static void test_fork_fails_cleanly_at_every_heap_allocation(void **state)
     (void)state;
     /* the fresh aspace, then one varea per copied varea in the child and the
      * fresh aspace (3 each) */
-    assert_int_equal(fail_each_fork_allocation(MMSIM_ALLOC_HEAP), 1 + 3 + 3);
+    assert_int_equal(fail_each_fork_allocation(MMSIM_ALLOC_HEAP, MMSIM_INJECT_ONCE), 1 + 3 + 3);
 }
 
 static void test_fork_fails_cleanly_at_every_page_allocation(void **state)
@@ -630,7 +630,44 @@ static void test_fork_fails_cleanly_at_every_page_allocation(void **state)
     (void)state;
     /* the fresh root, then three tables for the physical page in the child
      * and three in the fresh aspace */
-    assert_int_equal(fail_each_fork_allocation(MMSIM_ALLOC_PAGE), 1 + 3 + 3);
+    assert_int_equal(fail_each_fork_allocation(MMSIM_ALLOC_PAGE, MMSIM_INJECT_ONCE), 1 + 3 + 3);
+}
+
+/* S32 with failures that keep happening from the nth allocation on. */
+static void test_fork_fails_cleanly_when_allocations_keep_failing(void **state)
+{
+    (void)state;
+    assert_int_equal(fail_each_fork_allocation(MMSIM_ALLOC_HEAP, MMSIM_INJECT_PERSISTENT), 1 + 3 + 3);
+    mmt_aspace_free(g_p);
+    mmt_aspace_free(g_c);
+    g_base = mmt_frames();
+    g_p = mmt_user_aspace();
+    g_c = mmt_user_aspace();
+    assert_int_equal(fail_each_fork_allocation(MMSIM_ALLOC_PAGE, MMSIM_INJECT_PERSISTENT), 1 + 3 + 3);
+}
+
+/* S33: no frame for the copy: the write is unfixable, the page stays shared
+ * and read-only, no count drifts; with memory back the same write works. */
+static void test_fork_s33_no_frame_for_the_copy(void **state)
+{
+    (void)state;
+    anon_area(g_p, 0, 1);
+    put(g_p, 0, 0x11);
+    fork_ok();
+    assert_int_equal(get(g_p, 0), 0x11);
+    void *shared = mmt_frame(g_p, va_at(0));
+    size_t frames = mmt_frames(), heap = mmsim_heap_used();
+    mmsim_inject_arm(MMSIM_ALLOC_PAGE, 1, MMSIM_INJECT_PERSISTENT);
+    assert_false(mmt_user_write(g_p, va_at(0), 0x22));
+    mmsim_inject_disarm(MMSIM_ALLOC_PAGE);
+    check_all();
+    assert_int_equal(mmt_frames(), frames);
+    assert_int_equal(mmsim_heap_used(), heap);
+    assert_ptr_equal(mmt_frame(g_p, va_at(0)), shared);
+    assert_true(mmt_write_faults(g_p, va_at(0)));
+    put(g_p, 0, 0x22);
+    assert_int_equal(get(g_c, 0), 0x11);
+    assert_int_equal(get(g_p, 0), 0x22);
 }
 
 int main(void)
@@ -653,6 +690,8 @@ int main(void)
         T(test_fork_compare),
         T(test_fork_fails_cleanly_at_every_heap_allocation),
         T(test_fork_fails_cleanly_at_every_page_allocation),
+        T(test_fork_fails_cleanly_when_allocations_keep_failing),
+        T(test_fork_s33_no_frame_for_the_copy),
 #undef T
     };
     return cmocka_run_group_tests_name("fork", tests, NULL, NULL);
