@@ -444,8 +444,11 @@ int rt_varea_fix_private_locked(rt_varea_t ex_varea, void *pa, struct rt_aspace_
                   "rt_varea_fix_private_locked: ex_varea must not be the aspace's own anonymous memory");
     MMSIM_PRECOND(MM_ALIGNED(msg->fault_vaddr), MM_FAULT_FIXABLE_FALSE,
                   "rt_varea_fix_private_locked: msg->fault_vaddr must be page aligned");
+    /* `pa` is only the caller's view (RT-Thread ignores it); the reservation
+     * must follow the table as it is */
+    RT_UNUSED(pa);
     struct cow c = { .aspace = aspace, .va = msg->fault_vaddr };
-    int rc = cow_reserve(&c, pa);
+    int rc = cow_reserve(&c, rt_hw_mmu_v2p(aspace, c.va));
     if (rc == RT_EOK && !dont_copy && !cow_copy(ex_varea, msg, c.frame))
         rc = -RT_ERROR;
     if (rc == RT_EOK)

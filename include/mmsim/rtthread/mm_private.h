@@ -122,10 +122,11 @@ rt_err_t rt_aspace_page_put_phy(rt_aspace_t aspace, void *page_va, void *buffer)
  * mapping of a foreign object): the page is copied through ex_varea's
  * page_read (not when dont_copy) into a fresh frame, which is mapped
  * user-writable in a varea of the aspace's own anonymous object that replaces
- * that one page of ex_varea (shrink, split or removal). `pa` is the page's
- * current PA or ARCH_MAP_FAILED. MM_FAULT_FIXABLE_TRUE on success; otherwise
- * MM_FAULT_FIXABLE_FALSE with nothing changed (mmsim reserves the frame, the
- * object, the varea and the table pages first: P8). Caller holds the lock. */
+ * that one page of ex_varea (shrink, split or removal). `pa` (the page's PA
+ * or ARCH_MAP_FAILED) is informative only: the table is read again.
+ * MM_FAULT_FIXABLE_TRUE on success; otherwise MM_FAULT_FIXABLE_FALSE with
+ * nothing changed (mmsim reserves the frame, the object, the varea and the
+ * table pages first: P8). Caller holds the lock. */
 int rt_varea_fix_private_locked(rt_varea_t ex_varea, void *pa, struct rt_aspace_fault_msg *msg,
                                 rt_bool_t dont_copy);
 /* Drop one reference on an anonymous object: RT_EOK, or -RT_EINVAL for NULL.
