@@ -178,11 +178,12 @@ rt_varea_t rt_aspace_query(rt_aspace_t aspace, void *vaddr);
  * compatible neighbours coalesce. RT_EOK, or the first map error with what was
  * added to dst removed again (RT-Thread ignores errors: P4). */
 rt_err_t rt_aspace_duplicate_locked(rt_aspace_t src, rt_aspace_t dst);
-/* Fork *psrc into *pdst (an empty aspace): both get the layout, anonymous
- * pages are shared copy-on-write, *psrc is replaced by a fresh aspace and the
- * old one (with its page table) becomes the read-only page store, freed by
- * the last reference to it. RT_EOK, -RT_ENOMEM, or a map error; on failure
- * nothing changed. */
+/* Fork *psrc (from rt_aspace_create) into *pdst (an empty aspace): both get
+ * the layout, anonymous pages are shared copy-on-write, *psrc is replaced by
+ * a fresh aspace, and the old one with its page table now belongs to mm as
+ * the read-only page store, freed (rt_aspace_delete, rt_hw_mmu_pgtbl_delete)
+ * by the last reference to it — at once if nothing refers to it. RT_EOK,
+ * -RT_ENOMEM, or a map error; on failure nothing changed. */
 rt_err_t rt_aspace_fork(rt_aspace_t *psrc, rt_aspace_t *pdst);
 /* Debug aid: every varea of src has one at the same start in dst with equal
  * page contents (read with rt_aspace_page_get). RT_EOK, -RT_ENOENT (no such
