@@ -379,7 +379,7 @@ static int cow_reserve(struct cow *c, void *old_pa)
      * mapped: reserve for an empty part of the tables. */
     if (old_pa != ARCH_MAP_FAILED)
         return mm_reserve_table_pages(&c->tables, mm_tables_upper_bound((uintptr_t)c->va, 0, ARCH_PAGE_SIZE));
-    return mmsim_mmu_reserve(c->aspace, c->va, (char *)c->frame + PV_OFFSET, ARCH_PAGE_SIZE, &c->tables);
+    return mmsim_mmu_reserve(c->aspace, c->va, (void *)((uintptr_t)c->frame + PV_OFFSET), ARCH_PAGE_SIZE, &c->tables);
 }
 
 /* Give back what a copy-on-write did not use; a failed one also drops the
@@ -417,7 +417,7 @@ static int cow_commit(struct cow *c, rt_varea_t ex_varea, struct rt_aspace_fault
                             MM_PA_TO_OFF(c->va));
     if (rc != RT_EOK)
         return rc; /* ex_varea's object refused: nothing changed */
-    void *pa = (char *)c->frame + PV_OFFSET;
+    void *pa = (void *)((uintptr_t)c->frame + PV_OFFSET);
     void *mapped = mmsim_mmu_map_reserved(c->aspace, va, pa, ARCH_PAGE_SIZE, mm_effect_attr(map_varea),
                                           &c->tables);
     RT_ASSERT(mapped != RT_NULL);

@@ -143,7 +143,7 @@ int rt_varea_map_with_msg(rt_varea_t varea, struct rt_aspace_fault_msg *msg)
         LOG_W("%s: 0x%zx bytes at %p run past the varea", __func__, (size_t)res->size, msg->fault_vaddr);
         return -RT_ERROR;
     }
-    void *pa = (char *)res->vaddr + PV_OFFSET;
+    void *pa = (void *)((uintptr_t)res->vaddr + PV_OFFSET);
     if (!rt_hw_mmu_map(varea->aspace, msg->fault_vaddr, pa, res->size, mm_effect_attr(varea))) {
         LOG_W("%s: MMU map of %p to %p failed", __func__, msg->fault_vaddr, pa);
         return -RT_ERROR;
