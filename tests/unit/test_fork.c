@@ -281,6 +281,91 @@ static void test_fork_s06_partly_faulted_area(void **state)
     assert_int_equal(mmsim_anon_reference(obj), 1 + 1 + 2 + 2);
 }
 
+/* S12: unmapping in the parent changes only the counts of frames the parent
+ * mapped: P maps page 0 by reading it (3 references: store, P, C after C
+ * reads both), not page 1 (2). P unmaps: page 0 drops to 2, page 1 stays 2,
+ * C reads the same. C unmaps too: no reference varea is left, the store and
+ * both frames go. */
+static void test_fork_s12_unmap_in_the_parent(void **state)
+{
+    (void)state;
+    anon_area(g_p, 0, 2);
+    put(g_p, 0, 0x10);
+    put(g_p, 1, 0x11);
+    fork_ok();
+    assert_int_equal(get(g_c, 0), 0x10);
+    assert_int_equal(get(g_c, 1), 0x11);
+    assert_int_equal(get(g_p, 0), 0x10);
+    void *f0 = mmt_frame(g_c, va_at(0)), *f1 = mmt_frame(g_c, va_at(1));
+    assert_int_equal(rt_page_ref_get(f0, 0), 3);
+    assert_int_equal(rt_page_ref_get(f1, 0), 2);
+    assert_int_equal(rt_aspace_unmap_range(g_p, va_at(0), 2 * PAGE), RT_EOK);
+    check_all();
+    assert_int_equal(rt_page_ref_get(f0, 0), 2);
+    assert_int_equal(rt_page_ref_get(f1, 0), 2);
+    assert_int_equal(get(g_c, 0), 0x10);
+    assert_int_equal(get(g_c, 1), 0x11);
+    assert_int_equal(rt_aspace_unmap_range(g_c, va_at(0), 2 * PAGE), RT_EOK);
+    check_all();
+    assert_int_equal(DATA(g_p, g_c), 0);
+}
+
+/* S14: P reads all three pages of a shared area, then unmaps the middle
+ * one: two vareas and a hole in P (the split's subset holds one more
+ * reference on the object), the hole's frame loses P's reference, the outer
+ * pages stay copy-on-write, C reads all three originals. */
+static void test_fork_s14_partial_unmap_splits_a_shared_area(void **state)
+{
+    (void)state;
+    anon_area(g_p, 0, 3);
+    for (long i = 0; i < 3; i++)
+        put(g_p, i, (uint8_t)(0x20 + i));
+    fork_ok();
+    rt_mem_obj_t obj = obj_at(g_c, 0);
+    for (long i = 0; i < 3; i++)
+        assert_int_equal(get(g_p, i), 0x20 + i);
+    void *hole = mmt_frame(g_p, va_at(1));
+    assert_int_equal(rt_page_ref_get(hole, 0), 2);
+    long refs = mmsim_anon_reference(obj);
+    assert_int_equal(rt_aspace_unmap_range(g_p, va_at(1), PAGE), RT_EOK);
+    check_all();
+    assert_int_equal(mmt_checked_vareas(g_p), 2);
+    assert_int_equal(mmsim_anon_reference(obj), refs + 1);
+    assert_int_equal(rt_page_ref_get(hole, 0), 1);
+    assert_true(mmt_write_faults(g_p, va_at(0)));
+    assert_true(mmt_write_faults(g_p, va_at(2)));
+    for (long i = 0; i < 3; i++)
+        assert_int_equal(get(g_c, i), 0x20 + i);
+}
+
+/* Page I/O after fork: page_get in the child reads the store without mapping
+ * anything; page_put copies privately; the object refuses page_write outside
+ * its owner. */
+static void test_fork_page_io_through_reference_vareas(void **state)
+{
+    (void)state;
+    static char buf[PAGE];
+    anon_area(g_p, 0, 2);
+    put(g_p, 0, 0x42);
+    fork_ok();
+    size_t frames = mmt_frames();
+    assert_int_equal(rt_aspace_page_get(g_c, va_at(0), buf), RT_EOK);
+    assert_int_equal(buf[0], 0x42);
+    assert_null(mmt_frame(g_c, va_at(0)));
+    assert_int_equal(mmt_frames(), frames);
+    rt_varea_t ref = rt_aspace_query(g_c, va_at(1));
+    struct rt_aspace_io_msg io;
+    rt_mm_io_msg_init(&io, ref->offset + 1, va_at(1), buf);
+    ref->mem_obj->page_write(ref, &io);
+    assert_int_equal(io.response.status, MM_FAULT_STATUS_UNRECOVERABLE);
+    memset(buf, 0x43, sizeof buf);
+    assert_int_equal(rt_aspace_page_put(g_c, va_at(1), buf), RT_EOK);
+    check_all();
+    assert_int_equal(get(g_c, 1), 0x43);
+    assert_int_equal(get(g_c, 0), 0x42);
+    assert_ptr_equal(rt_aspace_query(g_c, va_at(1))->mem_obj, g_c->private_object);
+}
+
 /* S08: P writes both pages of a two-page area and forks; P and C each write
  * page 1. Data: originals 0, 1 + two copies = 4. P exits: its copy goes at
  * once (3); page 0 is still referenced by C, so the store stays; C reads the
@@ -719,6 +804,9 @@ int main(void)
         T(test_fork_s06_partly_faulted_area),
         T(test_fork_s07_nested_fork_in_every_teardown_order),
         T(test_fork_s08_parent_dies_first),
+        T(test_fork_s12_unmap_in_the_parent),
+        T(test_fork_s14_partial_unmap_splits_a_shared_area),
+        T(test_fork_page_io_through_reference_vareas),
         T(test_fork_parent_and_child_fault_the_store_concurrently),
         T(test_fork_two_threads_copy_the_same_pages),
         T(test_fork_checker_finds_broken_invariants),
