@@ -28,7 +28,7 @@ static rt_aspace_t g_p, g_c; /* parent, child */
 static size_t g_base;        /* frames that are neither data nor these tables */
 /* Every aspace a test keeps alive beyond g_p and g_c (by address, since a
  * fork replaces the parent's), and frames it owns: checked after every step. */
-static rt_aspace_t *g_more[4];
+static rt_aspace_t *g_more[6];
 static void *g_owned[2];
 
 static int setup(void **state)
@@ -64,10 +64,10 @@ static void anon_area(rt_aspace_t aspace, long page, long npages)
 
 static void check_all(void)
 {
-    rt_aspace_t live[6] = { g_p, g_c };
-    for (int i = 0; i < 4; i++)
+    rt_aspace_t live[8] = { g_p, g_c };
+    for (int i = 0; i < 6; i++)
         live[2 + i] = g_more[i] ? *g_more[i] : NULL;
-    mmt_mm_check(live, 6, g_owned, 2);
+    mmt_mm_check(live, 8, g_owned, 2);
 }
 
 static void put(rt_aspace_t aspace, long page, uint8_t v)
@@ -364,6 +364,48 @@ static void test_fork_page_io_through_reference_vareas(void **state)
     assert_int_equal(get(g_c, 1), 0x43);
     assert_int_equal(get(g_c, 0), 0x42);
     assert_ptr_equal(rt_aspace_query(g_c, va_at(1))->mem_obj, g_c->private_object);
+}
+
+/* S10: five children of one parent, closed forwards and then (a second
+ * round) backwards. One written page; nobody else touches it, so each fork
+ * adds one reference varea per child (the parent's next aspace takes over
+ * the parent's); the parent that never wrote is deleted by each fork (it has
+ * no anonymous object of its own). References on the object: its owner's,
+ * the store's varea, the parent's and one per living child; after the last
+ * child the parent's reference still keeps the store; P writes: copy. */
+static void many_children(bool backwards)
+{
+    rt_aspace_t kids[5];
+    rt_mem_obj_t obj = RT_NULL;
+    for (int i = 0; i < 5; i++) {
+        kids[i] = mmt_user_aspace();
+        g_more[i] = &kids[i];
+        assert_int_equal(rt_aspace_fork(&g_p, &kids[i]), RT_EOK);
+        obj = obj_at(kids[i], 0);
+        assert_int_equal(mmsim_anon_reference(obj), 3 + (i + 1) + 1 /* g_c's */);
+        check_all();
+    }
+    for (int k = 0; k < 5; k++) {
+        int i = backwards ? 4 - k : k;
+        assert_int_equal(mmt_peek(kids[i], va_at(0)), 0x5a);
+        mmt_aspace_free(kids[i]);
+        kids[i] = NULL;
+        assert_int_equal(mmsim_anon_reference(obj), 3 + (4 - k) + 1);
+        check_all();
+    }
+    memset(g_more, 0, sizeof g_more);
+}
+
+static void test_fork_s10_many_children_closed_both_ways(void **state)
+{
+    (void)state;
+    anon_area(g_p, 0, 1);
+    put(g_p, 0, 0x5a);
+    fork_ok(); /* g_c: a child kept to the end */
+    many_children(false);
+    many_children(true);
+    put(g_p, 0, 0x77);
+    assert_int_equal(get(g_c, 0), 0x5a);
 }
 
 /* S08: P writes both pages of a two-page area and forks; P and C each write
@@ -804,6 +846,7 @@ int main(void)
         T(test_fork_s06_partly_faulted_area),
         T(test_fork_s07_nested_fork_in_every_teardown_order),
         T(test_fork_s08_parent_dies_first),
+        T(test_fork_s10_many_children_closed_both_ways),
         T(test_fork_s12_unmap_in_the_parent),
         T(test_fork_s14_partial_unmap_splits_a_shared_area),
         T(test_fork_page_io_through_reference_vareas),
