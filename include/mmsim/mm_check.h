@@ -48,6 +48,13 @@ struct mmsim_mm_info
 int mmsim_mm_check(rt_aspace_t const *aspaces, size_t n, const struct mmsim_mm_owner_ref *owners,
                    size_t nowners, FILE *report, struct mmsim_mm_info *info);
 
+/* mmsim_mm_check over every aspace initialised and not yet detached
+ * (rt_kernel_space excepted: the early linear map has no vareas). Callers
+ * must not detach aspaces meanwhile; an aspace a failed test never detached
+ * stays recorded. */
+int mmsim_mm_check_machine(const struct mmsim_mm_owner_ref *owners, size_t nowners, FILE *report,
+                           struct mmsim_mm_info *info);
+
 #ifdef __cplusplus
 }
 #endif

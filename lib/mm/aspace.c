@@ -8,6 +8,8 @@
  * control, which RT-Thread runs partly unlocked (P11) — so several host
  * threads may use one aspace.
  */
+#include <pthread.h>
+#include <stdlib.h>
 #include <mmsim/pgtable.h>
 #include "mm/mm.h"
 
@@ -18,6 +20,61 @@
 #define ATTR_AP_RO (2ul << MMU_AP_SHIFT)
 
 static uintptr_t last_of(rt_varea_t v) { return (uintptr_t)v->start + v->size - 1; }
+
+/* ---- the registry of live aspaces (for mmsim_mm_check_machine) ---------- */
+
+/* On the host heap, so it never shows in the rt_malloc accounting; best
+ * effort: an aspace the host cannot record is only missing from checks. */
+static struct
+{
+    pthread_mutex_t lock;
+    rt_aspace_t *items;
+    size_t n, cap;
+} g_registry = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void registry_add(rt_aspace_t aspace)
+{
+    pthread_mutex_lock(&g_registry.lock);
+    if (g_registry.n == g_registry.cap) {
+        size_t cap = g_registry.cap ? 2 * g_registry.cap : 16;
+        rt_aspace_t *items = realloc(g_registry.items, cap * sizeof *items);
+        if (items) {
+            g_registry.items = items;
+            g_registry.cap = cap;
+        }
+    }
+    if (g_registry.n < g_registry.cap)
+        g_registry.items[g_registry.n++] = aspace;
+    else
+        LOG_W("%s: aspace %p not recorded for checks", __func__, (void *)aspace);
+    pthread_mutex_unlock(&g_registry.lock);
+}
+
+static void registry_remove(rt_aspace_t aspace)
+{
+    pthread_mutex_lock(&g_registry.lock);
+    for (size_t i = 0; i < g_registry.n; i++)
+        if (g_registry.items[i] == aspace) {
+            g_registry.items[i] = g_registry.items[--g_registry.n];
+            break;
+        }
+    if (!g_registry.n) {
+        free(g_registry.items);
+        g_registry.items = NULL;
+        g_registry.cap = 0;
+    }
+    pthread_mutex_unlock(&g_registry.lock);
+}
+
+size_t mm_registry_snapshot(rt_aspace_t *out, size_t max)
+{
+    pthread_mutex_lock(&g_registry.lock);
+    size_t n = g_registry.n;
+    for (size_t i = 0; i < n && i < max; i++)
+        out[i] = g_registry.items[i];
+    pthread_mutex_unlock(&g_registry.lock);
+    return n;
+}
 
 /* ---- life cycle --------------------------------------------------------- */
 
@@ -32,7 +89,10 @@ rt_err_t rt_aspace_init(rt_aspace_t aspace, void *start, rt_size_t length, void 
     aspace->private_object = RT_NULL;
     _aspace_bst_init(aspace);
     MM_PGTBL_LOCK_INIT(aspace);
-    return rt_mutex_init(&aspace->bst_lock, "aspace", RT_IPC_FLAG_FIFO);
+    rt_err_t rc = rt_mutex_init(&aspace->bst_lock, "aspace", RT_IPC_FLAG_FIFO);
+    if (rc == RT_EOK)
+        registry_add(aspace);
+    return rc;
 }
 
 rt_aspace_t rt_aspace_create(void *start, rt_size_t length, void *pgtbl)
@@ -65,6 +125,7 @@ void rt_aspace_detach(rt_aspace_t aspace)
     WR_UNLOCK(aspace);
     /* the aspace's own reference on its anonymous object (none: -RT_EINVAL, ignored) */
     rt_aspace_anon_ref_dec(aspace->private_object);
+    registry_remove(aspace);
     rt_mutex_detach(&aspace->bst_lock);
 }
 

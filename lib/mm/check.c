@@ -281,3 +281,20 @@ int mmsim_mm_check(rt_aspace_t const *aspaces, size_t n, const struct mmsim_mm_o
     free(c.maps);
     return c.problems;
 }
+
+int mmsim_mm_check_machine(const struct mmsim_mm_owner_ref *owners, size_t nowners, FILE *report,
+                           struct mmsim_mm_info *info)
+{
+    size_t n = mm_registry_snapshot(NULL, 0);
+    rt_aspace_t *all = n ? malloc(n * sizeof *all) : NULL;
+    if (n && !all) {
+        int problems = 0;
+        mmsim_problem(report, &problems, WHO, "out of host memory");
+        return problems;
+    }
+    /* aspaces made between the two calls are left out: a check sees a moment */
+    size_t got = mm_registry_snapshot(all, n);
+    int problems = mmsim_mm_check(all, got < n ? got : n, owners, nowners, report, info);
+    free(all);
+    return problems;
+}

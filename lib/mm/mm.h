@@ -58,6 +58,10 @@ int mm_unmap_commit(rt_aspace_t aspace, struct mm_unmap_plan *plan);
 /* All three steps. */
 int mm_unmap_range_locked(rt_aspace_t aspace, void *start, rt_size_t size);
 
+/* Copy up to `max` of the aspaces initialised and not yet detached (every
+ * one but rt_kernel_space) into out; returns how many there are. */
+size_t mm_registry_snapshot(rt_aspace_t *out, size_t max);
+
 /* Uninstall varea and free it unless it is static. */
 void mm_remove_varea_locked(rt_varea_t varea);
 

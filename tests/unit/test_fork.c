@@ -68,6 +68,13 @@ static void check_all(void)
     for (int i = 0; i < 6; i++)
         live[2 + i] = g_more[i] ? *g_more[i] : NULL;
     mmt_mm_check(live, 8, g_owned, 2);
+    /* the machine-wide form sees the same aspaces through the registry */
+    struct mmsim_mm_owner_ref owners[2];
+    size_t n = 0;
+    for (int i = 0; i < 2; i++)
+        if (g_owned[i])
+            owners[n++] = (struct mmsim_mm_owner_ref){ g_owned[i], 1 };
+    assert_int_equal(mmsim_mm_check_machine(owners, n, stderr, NULL), 0);
 }
 
 static void put(rt_aspace_t aspace, long page, uint8_t v)
@@ -587,6 +594,9 @@ static void test_fork_checker_finds_broken_invariants(void **state)
     assert_int_equal(info.objects, 1);
     assert_int_equal(info.data_frames, 1);  /* mapped by the store and C */
     assert_int_equal(info.leaves, 2);
+    struct mmsim_mm_info whole;
+    assert_int_equal(mmsim_mm_check_machine(NULL, 0, stderr, &whole), 0);
+    assert_memory_equal(&whole, &info, sizeof info);
     void *pa = rt_hw_mmu_v2p(g_c, va_at(0));
     void *frame = rt_kmem_p2v(pa);
     /* a COW-shared frame made writable in C */
