@@ -9,6 +9,7 @@
  * object's shared frame is allocated before any snapshot. */
 #include <stdio.h>
 #include <string.h>
+#include <mmsim/mm_check.h>
 #include "mm_util.h"
 
 static rt_aspace_t g_as;
@@ -25,6 +26,10 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+    /* every test ends in a state the invariant checker accepts */
+    struct mmsim_mm_owner_ref zero = { g_zero.page, 1 };
+    if (mmsim_mm_check_machine(&zero, 1, stderr, NULL))
+        return -1;
     mmt_aspace_free(g_as);
     mmt_zero_fini(&g_zero);
     return fx_teardown(state);

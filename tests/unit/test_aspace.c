@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <mmsim/mm_check.h>
 #include "mm_util.h"
 
 static rt_aspace_t g_as;
@@ -18,6 +19,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+    /* every test ends in a state the invariant checker accepts */
+    if (mmsim_mm_check_machine(NULL, 0, stderr, NULL))
+        return -1;
     mmt_aspace_free(g_as);
     return fx_teardown(state);
 }

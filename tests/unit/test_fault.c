@@ -3,6 +3,7 @@
  * the table now grants the access (§0.1 item 10), and fetch failures giving
  * their frames back. Counts: a page at 0x100000000 needs three tables. */
 #include <string.h>
+#include <mmsim/mm_check.h>
 #include "mm_util.h"
 
 static rt_aspace_t g_as;
@@ -19,6 +20,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+    /* every test ends in a state the invariant checker accepts */
+    if (mmsim_mm_check_machine(NULL, 0, stderr, NULL))
+        return -1;
     mmt_aspace_free(g_as);
     return fx_teardown(state);
 }
