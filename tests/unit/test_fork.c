@@ -415,6 +415,64 @@ static void test_fork_s10_many_children_closed_both_ways(void **state)
     assert_int_equal(get(g_c, 0), 0x5a);
 }
 
+/* S11: P, its children C1 and C2, and G (C1's child) share one written
+ * page; they write it in each of the 24 orders; after every write each one
+ * that has not written reads the original. Every write copies (no reuse), so
+ * at the end there are four copies and no store: the old aspaces of C1 and of
+ * P's second fork had no object and went at their forks, P's store went with
+ * the last reference varea. */
+static void write_order(const int order[4])
+{
+    rt_aspace_t as[4] = { g_p, mmt_user_aspace(), mmt_user_aspace(), mmt_user_aspace() };
+    g_p = NULL;
+    for (int i = 0; i < 4; i++)
+        g_more[i] = &as[i];
+    anon_area(as[0], 0, 1);
+    put(as[0], 0, 0xee);
+    assert_int_equal(rt_aspace_fork(&as[0], &as[1]), RT_EOK);
+    assert_int_equal(rt_aspace_fork(&as[0], &as[2]), RT_EOK);
+    assert_int_equal(rt_aspace_fork(&as[1], &as[3]), RT_EOK);
+    bool written[4] = { false };
+    for (int step = 0; step < 4; step++) {
+        put(as[order[step]], 0, (uint8_t)(0x10 + order[step]));
+        written[order[step]] = true;
+        for (int i = 0; i < 4; i++)
+            assert_int_equal(get(as[i], 0), written[i] ? 0x10 + i : 0xee);
+    }
+    assert_int_equal(DATA(as[0], as[1], as[2], as[3], g_c), 4);
+    for (int i = 1; i < 4; i++)
+        mmt_aspace_free(as[i]);
+    g_p = as[0];
+    memset(g_more, 0, sizeof g_more);
+    assert_int_equal(rt_aspace_unmap(g_p, va_at(0)), RT_EOK);
+}
+
+static void test_fork_s11_every_write_order_across_a_clone_tree(void **state)
+{
+    (void)state;
+    int order[4] = { 0, 1, 2, 3 };
+    for (int n = 0; n < 24; n++) {
+        write_order(order);
+        /* next permutation in lexicographic order */
+        int i = 2;
+        while (i >= 0 && order[i] > order[i + 1])
+            i--;
+        if (i < 0)
+            break;
+        int j = 3;
+        while (order[j] < order[i])
+            j--;
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+        for (int a = i + 1, b = 3; a < b; a++, b--) {
+            t = order[a];
+            order[a] = order[b];
+            order[b] = t;
+        }
+    }
+}
+
 /* S08: P writes both pages of a two-page area and forks; P and C each write
  * page 1. Data: originals 0, 1 + two copies = 4. P exits: its copy goes at
  * once (3); page 0 is still referenced by C, so the store stays; C reads the
@@ -857,6 +915,7 @@ int main(void)
         T(test_fork_s07_nested_fork_in_every_teardown_order),
         T(test_fork_s08_parent_dies_first),
         T(test_fork_s10_many_children_closed_both_ways),
+        T(test_fork_s11_every_write_order_across_a_clone_tree),
         T(test_fork_s12_unmap_in_the_parent),
         T(test_fork_s14_partial_unmap_splits_a_shared_area),
         T(test_fork_page_io_through_reference_vareas),
