@@ -473,6 +473,36 @@ static void test_fork_s11_every_write_order_across_a_clone_tree(void **state)
     }
 }
 
+/* S19: C unmaps the first half, then forks G: G has no varea there, so a
+ * fault there is unfixable and it can never reach those pages; it reads the
+ * second half. Under RT-Thread's policy the store keeps every page of its own
+ * varea until it is deleted, so the first half's frames are not freed when
+ * P unmaps them too (the store goes only when the last reference does). */
+static void test_fork_s19_sub_range_lineage(void **state)
+{
+    (void)state;
+    anon_area(g_p, 0, 4);
+    for (long i = 0; i < 4; i++)
+        put(g_p, i, (uint8_t)(0x40 + i));
+    fork_ok();
+    rt_aspace_t store = mmsim_anon_backup(obj_at(g_c, 2));
+    assert_int_equal(rt_aspace_unmap_range(g_c, va_at(0), 2 * PAGE), RT_EOK);
+    rt_aspace_t g = mmt_user_aspace();
+    g_more[0] = &g;
+    assert_int_equal(rt_aspace_fork(&g_c, &g), RT_EOK);
+    check_all();
+    uint8_t v;
+    assert_false(mmt_user_read(g, va_at(0), &v));
+    assert_false(mmt_user_read(g, va_at(1), &v));
+    assert_int_equal(get(g, 2), 0x42);
+    assert_int_equal(get(g, 3), 0x43);
+    assert_int_equal(rt_aspace_unmap_range(g_p, va_at(0), 2 * PAGE), RT_EOK);
+    check_all();
+    assert_int_equal(DATA(store, g_p, g_c, g), 4);
+    mmt_aspace_free(g);
+    g_more[0] = NULL;
+}
+
 /* S08: P writes both pages of a two-page area and forks; P and C each write
  * page 1. Data: originals 0, 1 + two copies = 4. P exits: its copy goes at
  * once (3); page 0 is still referenced by C, so the store stays; C reads the
@@ -916,6 +946,7 @@ int main(void)
         T(test_fork_s08_parent_dies_first),
         T(test_fork_s10_many_children_closed_both_ways),
         T(test_fork_s11_every_write_order_across_a_clone_tree),
+        T(test_fork_s19_sub_range_lineage),
         T(test_fork_s12_unmap_in_the_parent),
         T(test_fork_s14_partial_unmap_splits_a_shared_area),
         T(test_fork_page_io_through_reference_vareas),
