@@ -58,7 +58,8 @@ static void remove_copies(rt_aspace_t src, rt_varea_t end, rt_aspace_t dst)
 {
     WR_LOCK(dst);
     for (rt_varea_t v = ASPACE_VAREA_FIRST(src); v && v != end; v = ASPACE_VAREA_NEXT(v)) {
-        struct _mm_range range = { v->start, (char *)v->start + v->size - 1 };
+        /* in integers: a varea may end at 2^64 */
+        struct _mm_range range = { v->start, (void *)((uintptr_t)v->start + v->size - 1) };
         rt_varea_t copy;
         while ((copy = _aspace_bst_search_overlap(dst, range)))
             mm_remove_varea_locked(copy);
@@ -172,7 +173,7 @@ static rt_err_t compare_varea(rt_varea_t v, rt_aspace_t dst, char *a, char *b)
         return -RT_ENOENT;
     rt_err_t rc = RT_EOK;
     for (rt_size_t off = 0; rc == RT_EOK && off < v->size; off += ARCH_PAGE_SIZE)
-        rc = compare_page(v->aspace, dst, (char *)v->start + off, a, b);
+        rc = compare_page(v->aspace, dst, (void *)((uintptr_t)v->start + off), a, b);
     return rc;
 }
 
