@@ -117,9 +117,9 @@ static inline int mmsim_test_unexpected_asserts(void)
     const struct mmsim_test_state *st = mmsim_test_state();
     if (st->asserts.count == st->expected)
         return 0;
-    fprintf(stderr, "mmsim: %u RT_ASSERT(s) not expected; last: %s (%s) in %s:%d\n",
-            st->asserts.count - st->expected, st->asserts.expr, st->asserts.msg,
-            st->asserts.func, st->asserts.line);
+    fprintf(stderr, "mmsim: %u RT_ASSERT(s) not expected; last: %s%s%s in %s:%d\n",
+            st->asserts.count - st->expected, st->asserts.expr, st->asserts.msg[0] ? ": " : "",
+            st->asserts.msg, st->asserts.func, st->asserts.line);
     return 1;
 }
 
