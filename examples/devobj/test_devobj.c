@@ -21,6 +21,7 @@
 #define VA 0x100000000ul                 /* where RT-Thread's mm utests map */
 
 static rt_aspace_t g_as;
+static rt_aspace_t g_child; /* of a fork; freed by teardown too if a test fails first */
 static struct devobj *g_dev;
 static struct mmsim_mm_owner_ref g_owners[NPAGES];
 
@@ -57,9 +58,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     int bad = mmsim_test_check();
+    if (g_child)
+        user_aspace_free(g_child);
     if (g_as)
         user_aspace_free(g_as);
-    g_as = NULL;
+    g_as = g_child = NULL;
     devobj_destroy(g_dev);
     mmsim_test_owners(NULL, 0);
     return mmsim_test_teardown(state) || bad ? -1 : 0;
@@ -183,8 +186,9 @@ static void test_devobj_fork_shared_mapping_parent_and_child_share_the_file(void
     user_poke(g_as, 0, 'p');
     assert_int_equal(refs(0), 2);
 
-    rt_aspace_t child = user_aspace();
-    assert_int_equal(rt_aspace_fork(&g_as, &child), RT_EOK);
+    g_child = user_aspace();
+    assert_int_equal(rt_aspace_fork(&g_as, &g_child), RT_EOK);
+    rt_aspace_t child = g_child;
     /* no anonymous memory: the old parent aspace is deleted at once (its
      * varea closes, page 0's PTE goes); fresh parent and child open one each */
     assert_int_equal(g_dev->closes, 1);
@@ -200,6 +204,7 @@ static void test_devobj_fork_shared_mapping_parent_and_child_share_the_file(void
     assert_int_equal(mmsim_test_check(), 0);
 
     user_aspace_free(child);
+    g_child = NULL;
     assert_int_equal(refs(0), 2);
     assert_int_equal(g_dev->vareas, 1);
 }
@@ -210,8 +215,9 @@ static void test_devobj_fork_private_mapping_child_write_copies_parent_reads_fil
     map(g_as, 1, MMF_MAP_PRIVATE, 0);
     assert_int_equal(user_byte(g_as, 0), 'A');
 
-    rt_aspace_t child = user_aspace();
-    assert_int_equal(rt_aspace_fork(&g_as, &child), RT_EOK);
+    g_child = user_aspace();
+    assert_int_equal(rt_aspace_fork(&g_as, &g_child), RT_EOK);
+    rt_aspace_t child = g_child;
     assert_int_equal(refs(0), 1); /* the old parent went with its PTE */
     assert_int_equal(g_dev->vareas, 2);
 
@@ -225,6 +231,7 @@ static void test_devobj_fork_private_mapping_child_write_copies_parent_reads_fil
     assert_int_equal(refs(0), 2); /* file + the parent's PTE; the child has a copy */
     assert_int_equal(mmsim_test_check(), 0);
     user_aspace_free(child);
+    g_child = NULL;
 }
 
 static void test_devobj_fault_past_the_file_end_is_not_fixable(void **state)
