@@ -409,6 +409,45 @@ static void test_lwp_zero_object_refuses_a_shared_mapping(void **state)
     assert_int_equal(mmt_pages(as()), 0);
 }
 
+/* Fork of a process with zero-page and anonymous pages (rt_aspace_fork on
+ * lwp->aspace; the child's user space is made with is_fork, so no stack of
+ * its own). The old aspace becomes the page store and keeps only its
+ * anonymous varea [p1], so the zero PTE at p0 goes and, being the last, the
+ * zero page with it. Parent and child get the stack, [p0] (zero object) and
+ * [p1] (a reference to the store). A read of p0 in the child allocates a
+ * zero page again; a read of p1 shares the store's frame; a write in the
+ * parent copies it and the child keeps the old byte. */
+static void test_lwp_fork_shares_zero_and_anonymous_pages(void **state)
+{
+    (void)state;
+    mmap_ok(UTEST_VA, 2 * PAGE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+    assert_int_equal(mmt_peek(as(), va_at(0)), 0);
+    assert_true(mmt_user_write(as(), va_at(1), 0x11));
+    assert_non_null(mmsim_lwp_zero_page());
+    assert_int_equal(mmt_checked_vareas(as()), 3); /* stack, [p0] zero, [p1] anon */
+    struct rt_lwp *child = lwp_create(LWP_CREATE_FLAG_NONE);
+    assert_int_equal(lwp_user_space_init(child, RT_TRUE), RT_EOK);
+    rt_aspace_t old = as();
+    assert_int_equal(rt_aspace_fork(&g_lwp->aspace, &child->aspace), RT_EOK);
+    assert_ptr_not_equal(as(), old);
+    assert_null(mmsim_lwp_zero_page());
+    assert_int_equal(mmt_checked_vareas(as()), 3);
+    assert_int_equal(mmt_checked_vareas(child->aspace), 3);
+    assert_ptr_equal(rt_aspace_query(child->aspace, va_at(0))->mem_obj, &mmsim_lwp_null_object);
+    assert_int_equal(mmt_peek(child->aspace, va_at(0)), 0);
+    assert_ptr_equal(mmt_frame(child->aspace, va_at(0)), mmsim_lwp_zero_page());
+    assert_int_equal(mmt_peek(child->aspace, va_at(1)), 0x11);
+    assert_true(mmt_write_faults(child->aspace, va_at(1)));
+    check_mm(child->aspace);
+    assert_true(mmt_user_write(as(), va_at(1), 0x22));
+    assert_int_equal(mmt_peek(as(), va_at(1)), 0x22);
+    assert_int_equal(mmt_peek(child->aspace, va_at(1)), 0x11);
+    check_mm(child->aspace);
+    assert_int_equal(lwp_ref_dec(child), 1);
+    assert_null(mmsim_lwp_zero_page()); /* the child's PTE was its only mapping */
+    check_mm(NULL);
+}
+
 /* ---- lwp_mmap2 / lwp_munmap arguments -------------------------------------------------- */
 
 static void test_lwp_mmap2_errors(void **state)
@@ -587,6 +626,7 @@ int main(void)
         T(test_lwp_anonymous_reads_zero_page_and_write_copies),
         T(test_lwp_stack_faults_in_over_the_zero_page),
         T(test_lwp_zero_object_refuses_a_shared_mapping),
+        T(test_lwp_fork_shares_zero_and_anonymous_pages),
         T(test_lwp_mmap2_errors),
         T(test_lwp_munmap_errors),
         TB(test_lwp_mmap2_refuses_below_one_mib_free),
