@@ -37,6 +37,9 @@ int mmsim_machine_boot(const struct mmsim_machine_config *cfg);
 /* Boot with mmsim_machine_config_default. */
 int mmsim_machine_boot_default(void);
 bool mmsim_machine_booted(void);
+/* Counts boots since the process started (0 before the first). Layers above
+ * the machine compare it to forget state that belonged to an earlier boot. */
+uint64_t mmsim_machine_generation(void);
 
 /* What a teardown found still allocated, beyond what boot itself holds. */
 struct mmsim_leak_report

@@ -14,6 +14,7 @@
 static struct
 {
     bool up;
+    uint64_t generation;
     size_t boot_frames;
     size_t boot_heap;
 } g_machine;
@@ -67,6 +68,7 @@ int mmsim_machine_boot(const struct mmsim_machine_config *cfg)
         return rc;
     }
     g_machine.boot_frames = mmsim_phys_allocated_frames();
+    __atomic_add_fetch(&g_machine.generation, 1, __ATOMIC_RELEASE);
     g_machine.up = true;
     return RT_EOK;
 }
@@ -81,6 +83,11 @@ int mmsim_machine_boot_default(void)
 bool mmsim_machine_booted(void)
 {
     return g_machine.up;
+}
+
+uint64_t mmsim_machine_generation(void)
+{
+    return __atomic_load_n(&g_machine.generation, __ATOMIC_ACQUIRE);
 }
 
 int mmsim_machine_shutdown(struct mmsim_leak_report *out)

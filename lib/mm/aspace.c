@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <mmsim/pgtable.h>
+#include <mmsim/machine.h>
 #include "mm/mm.h"
 
 #define DBG_TAG "mm.aspace"
@@ -24,17 +25,31 @@ static uintptr_t last_of(rt_varea_t v) { return (uintptr_t)v->start + v->size - 
 /* ---- the registry of live aspaces (for mmsim_mm_check_machine) ---------- */
 
 /* On the host heap, so it never shows in the rt_malloc accounting; best
- * effort: an aspace the host cannot record is only missing from checks. */
+ * effort: an aspace the host cannot record is only missing from checks.
+ * Entries belong to one machine boot: aspaces a test leaked before the
+ * machine went down were freed with its RAM and must not be visited. */
 static struct
 {
     pthread_mutex_t lock;
     rt_aspace_t *items;
     size_t n, cap;
+    uint64_t generation;
 } g_registry = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Forget entries from an earlier boot. Caller holds the lock. */
+static void registry_sync_locked(void)
+{
+    uint64_t now = mmsim_machine_generation();
+    if (g_registry.generation != now) {
+        g_registry.n = 0;
+        g_registry.generation = now;
+    }
+}
 
 static void registry_add(rt_aspace_t aspace)
 {
     pthread_mutex_lock(&g_registry.lock);
+    registry_sync_locked();
     if (g_registry.n == g_registry.cap) {
         size_t cap = g_registry.cap ? 2 * g_registry.cap : 16;
         rt_aspace_t *items = realloc(g_registry.items, cap * sizeof *items);
@@ -53,6 +68,7 @@ static void registry_add(rt_aspace_t aspace)
 static void registry_remove(rt_aspace_t aspace)
 {
     pthread_mutex_lock(&g_registry.lock);
+    registry_sync_locked();
     for (size_t i = 0; i < g_registry.n; i++)
         if (g_registry.items[i] == aspace) {
             g_registry.items[i] = g_registry.items[--g_registry.n];
@@ -69,6 +85,7 @@ static void registry_remove(rt_aspace_t aspace)
 size_t mm_registry_snapshot(rt_aspace_t *out, size_t max)
 {
     pthread_mutex_lock(&g_registry.lock);
+    registry_sync_locked();
     size_t n = g_registry.n;
     for (size_t i = 0; i < n && i < max; i++)
         out[i] = g_registry.items[i];
