@@ -448,6 +448,66 @@ static void test_lwp_fork_shares_zero_and_anonymous_pages(void **state)
     check_mm(NULL);
 }
 
+/* A first read fault on anonymous memory allocates, in order, the zero page
+ * and the three table pages below the root for a fresh VA. A failure leaves
+ * the fault unfixed with no PTE and the frames of the failed map given back,
+ * but a zero page just made survives with the layer's reference (it goes at
+ * the next close of a zero-object varea or when an lwp is freed). So failing
+ * the nth allocation in turn: n=1 the zero page; n=2 the first table (the
+ * zero page was #1 and now exists); n=3 the third table (tables are now #1-#3);
+ * n=4 is past the last allocation: success. Three failures. */
+static void test_lwp_zero_fault_fails_cleanly_at_every_page_allocation(void **state)
+{
+    (void)state;
+    void *va = mmap_ok(UTEST_VA, PAGE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+    size_t frames = mmt_frames();
+    int failures = 0;
+    for (uint64_t nth = 1;; nth++)
+    {
+        mmsim_inject_arm(MMSIM_ALLOC_PAGE, nth, MMSIM_INJECT_ONCE);
+        uint8_t byte = 0xff;
+        bool ok = mmt_user_read(as(), va, &byte);
+        uint64_t injected = mmsim_inject_disarm(MMSIM_ALLOC_PAGE);
+        if (ok)
+        {
+            assert_int_equal(injected, 0);
+            assert_int_equal(byte, 0);
+            break;
+        }
+        failures++;
+        assert_int_equal(mmt_pages(as()), 0);
+        void *zero = mmsim_lwp_zero_page();
+        size_t zero_frames = zero ? 1 : 0;
+        if (zero)
+            assert_int_equal(rt_page_ref_get(zero, 0), 1);
+        assert_int_equal(mmt_frames() - mmt_tables(as()) + 1, frames + zero_frames);
+    }
+    assert_int_equal(failures, 3);
+    assert_int_equal(rt_page_ref_get(mmsim_lwp_zero_page(), 0), 2);
+    check_mm(NULL);
+}
+
+/* lwp_data_put of a whole page into zero-page memory copies it (page_put on a
+ * private varea COWs without copying); lwp_data_get of an untouched page
+ * reads zeros through page_read without mapping anything. */
+static void test_lwp_data_on_anonymous_memory(void **state)
+{
+    (void)state;
+    mmap_ok(UTEST_VA, 2 * PAGE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+    static char page[PAGE], back[PAGE];
+    memset(page, 0x3c, sizeof page);
+    memset(back, 0x77, sizeof back);
+    assert_int_equal(lwp_data_put(g_lwp, va_at(0), page, PAGE), PAGE);
+    assert_ptr_equal(rt_aspace_query(as(), va_at(0))->mem_obj, as()->private_object);
+    assert_int_equal(mmt_peek(as(), va_at(0) + 100), 0x3c);
+    assert_int_equal(lwp_data_get(g_lwp, back, va_at(1), PAGE), PAGE);
+    for (size_t i = 0; i < PAGE; i++)
+        assert_int_equal(back[i], 0);
+    assert_ptr_equal(lwp_v2p(g_lwp, va_at(1)), ARCH_MAP_FAILED);
+    assert_null(mmsim_lwp_zero_page());
+    check_mm(NULL);
+}
+
 /* ---- lwp_mmap2 / lwp_munmap arguments -------------------------------------------------- */
 
 static void test_lwp_mmap2_errors(void **state)
@@ -627,6 +687,8 @@ int main(void)
         T(test_lwp_stack_faults_in_over_the_zero_page),
         T(test_lwp_zero_object_refuses_a_shared_mapping),
         T(test_lwp_fork_shares_zero_and_anonymous_pages),
+        T(test_lwp_zero_fault_fails_cleanly_at_every_page_allocation),
+        T(test_lwp_data_on_anonymous_memory),
         T(test_lwp_mmap2_errors),
         T(test_lwp_munmap_errors),
         TB(test_lwp_mmap2_refuses_below_one_mib_free),
