@@ -218,6 +218,9 @@ void *rt_pages_alloc_ext(rt_uint32_t size_bits, size_t flags)
     }
     pthread_mutex_lock(&g_phys.lock);
     struct rt_page *p = alloc_locked(size_bits, flags);
+    /* under the lock: a neighbour's free merges read this record's state */
+    if (p && g_phys.debug)
+        p->mmsim_state &= ~PF_POISON;
     pthread_mutex_unlock(&g_phys.lock);
     mmsim_alloc_count(MMSIM_ALLOC_PAGE, p != NULL, p == NULL);
     if (!p)
@@ -227,7 +230,6 @@ void *rt_pages_alloc_ext(rt_uint32_t size_bits, size_t flags)
     if (g_phys.debug) {
         HOST_UNPOISON(host, BLOCK_BYTES(size_bits));
         memset(host, MMSIM_UNINIT_BYTE, BLOCK_BYTES(size_bits));
-        p->mmsim_state &= ~PF_POISON;
     }
     return host;
 }
