@@ -7,6 +7,7 @@
  * first and reserves a split's; a new varea merges with a neighbour only if
  * attr, flag and object match and object pages are contiguous (P1). */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <lwp.h>
 #include <mmsim/mm_check.h>
@@ -508,6 +509,59 @@ static void test_lwp_data_on_anonymous_memory(void **state)
     check_mm(NULL);
 }
 
+/* Two processes on two host threads map, read (zero page), write (COW) and
+ * unmap anonymous memory in rounds, so the shared zero page is made, shared
+ * and freed again under both: the tsan preset checks the zero page's lock;
+ * every build checks nothing is left (no zero page, no frame, no heap). */
+#define RACE_ROUNDS 200
+#define RACE_PAGES 8
+struct racer
+{
+    struct rt_lwp *lwp;
+    int errors;
+};
+
+static bool race_fault(rt_aspace_t aspace, void *va, enum rt_mm_fault_op op)
+{
+    struct rt_aspace_fault_msg msg = { .fault_op = op, .fault_type = MM_FAULT_TYPE_GENERIC_MMU,
+                                       .fault_vaddr = va };
+    return rt_aspace_fault_try_fix(aspace, &msg) == MM_FAULT_FIXABLE_TRUE;
+}
+
+static void *race_rounds(void *arg)
+{
+    struct racer *r = arg;
+    rt_aspace_t aspace = r->lwp->aspace;
+    for (int round = 0; round < RACE_ROUNDS; round++)
+    {
+        void *va = lwp_mmap2(r->lwp, UTEST_VA, RACE_PAGES * PAGE, PROT_READ,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        r->errors += va != UTEST_VA;
+        for (long i = 0; i < RACE_PAGES; i++)
+            r->errors += !race_fault(aspace, va_at(i), MM_FAULT_OP_READ);
+        r->errors += !race_fault(aspace, va_at(round % RACE_PAGES), MM_FAULT_OP_WRITE);
+        r->errors += lwp_munmap(r->lwp, UTEST_VA, RACE_PAGES * PAGE) != 0;
+    }
+    return NULL;
+}
+
+static void test_lwp_two_processes_share_the_zero_page_concurrently(void **state)
+{
+    (void)state;
+    struct rt_lwp *other = lwp_create(LWP_CREATE_FLAG_NONE);
+    assert_int_equal(lwp_user_space_init(other, RT_FALSE), RT_EOK);
+    struct racer r[2] = { { g_lwp, 0 }, { other, 0 } };
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, race_rounds, &r[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(r[0].errors + r[1].errors, 0);
+    assert_null(mmsim_lwp_zero_page());
+    check_mm(other->aspace);
+    assert_int_equal(lwp_ref_dec(other), 1);
+}
+
 /* ---- lwp_mmap2 / lwp_munmap arguments -------------------------------------------------- */
 
 static void test_lwp_mmap2_errors(void **state)
@@ -689,6 +743,7 @@ int main(void)
         T(test_lwp_fork_shares_zero_and_anonymous_pages),
         T(test_lwp_zero_fault_fails_cleanly_at_every_page_allocation),
         T(test_lwp_data_on_anonymous_memory),
+        T(test_lwp_two_processes_share_the_zero_page_concurrently),
         T(test_lwp_mmap2_errors),
         T(test_lwp_munmap_errors),
         TB(test_lwp_mmap2_refuses_below_one_mib_free),
