@@ -46,13 +46,17 @@ static void *mmap_ok(void *addr, size_t len, int flags)
     return ret;
 }
 
-/* The invariant checker over the lwp's aspace (and more), with the layer's
- * one reference on the zero page as its documented owner. */
+/* The invariant checker over the lwp's aspace (and `other`, which must be
+ * every other live aspace), with the layer's one reference on the zero page
+ * as its documented owner. */
 static void check_mm(rt_aspace_t other)
 {
     rt_aspace_t live[2] = { as(), other };
     void *owned[1] = { mmsim_lwp_zero_page() };
     mmt_mm_check(live, 2, owned, 1);
+    /* the machine-wide form sees the same aspaces through mm's registry */
+    struct mmsim_mm_owner_ref zero_ref = { owned[0], 1 };
+    assert_int_equal(mmsim_mm_check_machine(&zero_ref, owned[0] ? 1 : 0, stderr, NULL), 0);
 }
 
 /* ---- processes and the user space ------------------------------------------------ */
