@@ -40,13 +40,13 @@ static rt_bool_t memory_threshold_ok(void)
     return free_pages * ARCH_PAGE_SIZE >= MMAP_FREE_THRESHOLD_BYTES;
 }
 
+/* Anonymous memory is always private to the process (as RT-Thread's newest
+ * lwp_mmap2): its pages are the zero page until written, then copies. */
 static mm_flag_t kernel_map_flags(int flags)
 {
-    mm_flag_t k_flags = 0;
+    mm_flag_t k_flags = MMF_MAP_PRIVATE;
     if (flags & MAP_FIXED)
         k_flags |= MMF_MAP_FIXED;
-    if (flags & (MAP_PRIVATE | MAP_ANONYMOUS))
-        k_flags |= MMF_MAP_PRIVATE;
     if (flags & MAP_SHARED)
         k_flags |= MMF_MAP_SHARED;
     return k_flags;
@@ -80,20 +80,30 @@ int lwp_munmap(struct rt_lwp *lwp, void *addr, size_t length)
     return posix_errno_of(rt_aspace_unmap_range(lwp->aspace, addr, length));
 }
 
-void *lwp_map_user_varea_ext(struct rt_lwp *lwp, void *map_va, size_t map_size, size_t flags)
+static mm_flag_t aspace_flags_of(size_t flags)
 {
-    MMSIM_PRECOND(lwp && lwp->aspace, RT_NULL, "lwp_map_user_varea without a user space");
-    if (map_size == 0 || map_size > USER_SPACE_BYTES || ((uintptr_t)map_va & ARCH_PAGE_MASK))
-        return RT_NULL;
-    rt_size_t attr = (flags & LWP_MAP_FLAG_NOCACHE) ? MMU_MAP_U_RW : MMU_MAP_U_RWCB;
-    /* PREFETCH is asked for and dropped by rt_aspace_map_private, as in RT-Thread */
-    mm_flag_t k_flags = MMF_PREFETCH | (map_va ? MMF_MAP_FIXED : 0);
-    void *va = map_va;
-    int rc = rt_aspace_map_private(lwp->aspace, &va, RT_ALIGN(map_size, ARCH_PAGE_SIZE), attr, k_flags);
-    return rc == RT_EOK ? va : RT_NULL;
+    mm_flag_t k_flags = 0;
+    if (flags & LWP_MAP_FLAG_MAP_FIXED)
+        k_flags |= MMF_MAP_FIXED;
+    if (flags & LWP_MAP_FLAG_PREFETCH)
+        k_flags |= MMF_PREFETCH; /* rt_aspace_map_private drops it, as in RT-Thread */
+    return k_flags;
 }
 
-void *lwp_map_user_varea(struct rt_lwp *lwp, void *map_va, size_t map_size)
+rt_varea_t lwp_map_user_varea_ext(struct rt_lwp *lwp, void *map_va, size_t map_size, size_t flags)
+{
+    MMSIM_PRECOND(lwp && lwp->aspace, RT_NULL, "lwp_map_user_varea without a user space");
+    uintptr_t in_page_off = (uintptr_t)map_va & ARCH_PAGE_MASK;
+    if (map_size == 0 || map_size > USER_SPACE_BYTES)
+        return RT_NULL;
+    void *va = (void *)((uintptr_t)map_va - in_page_off);
+    rt_size_t map_bytes = RT_ALIGN(map_size + in_page_off, ARCH_PAGE_SIZE);
+    rt_size_t attr = (flags & LWP_MAP_FLAG_NOCACHE) ? MMU_MAP_U_RW : MMU_MAP_U_RWCB;
+    int rc = rt_aspace_map_private(lwp->aspace, &va, map_bytes, attr, aspace_flags_of(flags));
+    return rc == RT_EOK ? rt_aspace_query(lwp->aspace, va) : RT_NULL;
+}
+
+rt_varea_t lwp_map_user_varea(struct rt_lwp *lwp, void *map_va, size_t map_size)
 {
     return lwp_map_user_varea_ext(lwp, map_va, map_size, LWP_MAP_FLAG_NONE);
 }
@@ -183,7 +193,7 @@ void *lwp_v2p(struct rt_lwp *lwp, void *vaddr)
     return pa;
 }
 
-rt_bool_t lwp_user_accessible_ext(struct rt_lwp *lwp, void *addr, size_t size)
+int lwp_user_accessible_ext(struct rt_lwp *lwp, void *addr, size_t size)
 {
     if (!lwp || !lwp->aspace || !addr || !size)
         return RT_FALSE;

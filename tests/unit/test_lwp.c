@@ -39,6 +39,15 @@ static char *va_at(long page) { return (char *)UTEST_VA + page * (long)PAGE; }
 static rt_aspace_t as(void) { return g_lwp->aspace; }
 static intptr_t err_of(void *ret) { return (intptr_t)ret; }
 
+/* A private user mapping exactly at va: its start. */
+static char *map_user(void *va, size_t bytes)
+{
+    rt_varea_t varea = lwp_map_user_varea_ext(g_lwp, va, bytes, LWP_MAP_FLAG_MAP_FIXED);
+    assert_non_null(varea);
+    assert_ptr_equal(varea->start, va);
+    return varea->start;
+}
+
 static void *mmap_ok(void *addr, size_t len, int flags)
 {
     void *ret = lwp_mmap2(g_lwp, addr, len, PROT_READ | PROT_WRITE, flags, -1, 0);
@@ -162,11 +171,10 @@ static void test_mm_lwp_tc_user_map_varea(void **state)
     (void)state;
     const size_t buf_bytes = 4 * PAGE;
     int before = mmt_vareas(as());
-    void *va = lwp_map_user_varea(g_lwp, NULL, buf_bytes);
-    assert_non_null(va);
-    assert_int_equal(mmt_checked_vareas(as()), before + 1);
-    rt_varea_t varea = rt_aspace_query(as(), va);
+    rt_varea_t varea = lwp_map_user_varea(g_lwp, NULL, buf_bytes);
     assert_non_null(varea);
+    assert_int_equal(mmt_checked_vareas(as()), before + 1);
+    assert_ptr_equal(rt_aspace_query(as(), varea->start), varea);
     assert_int_equal(varea->attr, MMU_MAP_U_RWCB);
     assert_int_equal(varea->size, buf_bytes);
     assert_ptr_equal(varea->aspace, as());
@@ -182,10 +190,9 @@ static void test_mm_lwp_tc_user_map_varea_ext_nocache(void **state)
 {
     (void)state;
     int before = mmt_vareas(as());
-    void *va = lwp_map_user_varea_ext(g_lwp, NULL, 4 * PAGE, LWP_MAP_FLAG_NOCACHE);
-    assert_non_null(va);
+    rt_varea_t varea = lwp_map_user_varea_ext(g_lwp, NULL, 4 * PAGE, LWP_MAP_FLAG_NOCACHE);
+    assert_non_null(varea);
     assert_int_equal(mmt_checked_vareas(as()), before + 1);
-    rt_varea_t varea = rt_aspace_query(as(), va);
     assert_int_equal(varea->attr, MMU_MAP_U_RW);
     assert_int_equal(varea->flag, MMF_MAP_PRIVATE);
     assert_int_equal(lwp_ref_dec(g_lwp), 1);
@@ -210,20 +217,28 @@ static void test_mm_lwp_tc_user_accessible(void **state)
     assert_true(lwp_user_accessible_ext(g_lwp, (void *)USER_STACK_VSTART, USER_STACK_VEND - USER_STACK_VSTART));
 }
 
+/* map_va is a preference (rounded down, the size grown by the in-page
+ * offset and rounded up); LWP_MAP_FLAG_MAP_FIXED makes it exact. */
 static void test_lwp_map_user_varea_arguments(void **state)
 {
     (void)state;
     assert_null(lwp_map_user_varea(g_lwp, NULL, 0));
-    assert_null(lwp_map_user_varea(g_lwp, (void *)((uintptr_t)UTEST_VA + 1), PAGE));
+    assert_null(lwp_map_user_varea(g_lwp, NULL, SIZE_MAX));
     assert_null(lwp_map_user_varea(g_lwp, (void *)0x1000, PAGE)); /* below the user space */
     FX_EXPECT_ASSERTS(1, assert_null(lwp_map_user_varea(NULL, NULL, PAGE)));
-    /* a fixed VA is taken exactly; the size is rounded up to pages */
-    void *va = lwp_map_user_varea(g_lwp, UTEST_VA, PAGE + 1);
-    assert_ptr_equal(va, UTEST_VA);
-    rt_varea_t varea = rt_aspace_query(as(), va);
+    rt_varea_t varea = lwp_map_user_varea(g_lwp, (void *)((uintptr_t)UTEST_VA + 1), PAGE);
+    assert_ptr_equal(varea->start, UTEST_VA);
     assert_int_equal(varea->size, 2 * PAGE);
+    assert_int_equal(varea->flag, MMF_MAP_PRIVATE);
+    varea = lwp_map_user_varea_ext(g_lwp, va_at(16), PAGE,
+                                   LWP_MAP_FLAG_MAP_FIXED | LWP_MAP_FLAG_PREFETCH);
+    assert_ptr_equal(varea->start, va_at(16));
     assert_int_equal(varea->flag, MMF_MAP_PRIVATE | MMF_MAP_FIXED);
-    assert_int_equal(mmt_checked_vareas(as()), 2);
+    assert_int_equal(mmt_pages(as()), 0); /* PREFETCH dropped: nothing populated */
+    /* a preference that is taken is placed anywhere else */
+    varea = lwp_map_user_varea(g_lwp, UTEST_VA, PAGE);
+    assert_ptr_not_equal(varea->start, UTEST_VA);
+    assert_int_equal(mmt_checked_vareas(as()), 4);
 }
 
 /* ---- lwp_mmap_expand -------------------------------------------------------------- */
@@ -401,17 +416,28 @@ static void test_lwp_stack_faults_in_over_the_zero_page(void **state)
     check_mm(NULL);
 }
 
-/* D45: a shared anonymous mapping without MAP_ANONYMOUS/MAP_PRIVATE would map
- * the zero page writable; the zero object refuses the fault instead. */
+/* MAP_SHARED anonymous memory is still private (as RT-Thread's newest
+ * lwp_mmap2): reads see the zero page read-only, a write copies. A zero-object
+ * varea mapped without MMF_MAP_PRIVATE by hand would map the zero page
+ * writable: the zero object refuses its faults instead (D45). */
 static void test_lwp_zero_object_refuses_a_shared_mapping(void **state)
 {
     (void)state;
-    void *va = mmap_ok(NULL, PAGE, MAP_SHARED);
-    assert_int_equal(rt_aspace_query(as(), va)->flag, MMF_MAP_SHARED);
-    uint8_t byte;
-    assert_false(mmt_user_read(as(), va, &byte));
+    void *va = mmap_ok(NULL, PAGE, MAP_SHARED | MAP_ANONYMOUS);
+    assert_int_equal(rt_aspace_query(as(), va)->flag, MMF_MAP_PRIVATE | MMF_MAP_SHARED);
+    assert_int_equal(mmt_peek(as(), va), 0);
+    assert_true(mmt_write_faults(as(), va));
+    assert_true(mmt_user_write(as(), va, 9));
     assert_null(mmsim_lwp_zero_page());
-    assert_int_equal(mmt_pages(as()), 0);
+    void *shared_va = va_at(0);
+    assert_int_equal(rt_aspace_map(as(), &shared_va, PAGE, MMU_MAP_U_RWCB, MMF_MAP_FIXED,
+                                   &mmsim_lwp_null_object, MM_PA_TO_OFF(shared_va)), RT_EOK);
+    uint8_t byte;
+    assert_false(mmt_user_read(as(), shared_va, &byte));
+    assert_false(mmt_user_read(as(), va_at(0), &byte));
+    assert_null(mmsim_lwp_zero_page());
+    assert_ptr_equal(mmt_frame(as(), shared_va), NULL);
+    check_mm(NULL);
 }
 
 /* Fork of a process with zero-page and anonymous pages (rt_aspace_fork on
@@ -681,7 +707,7 @@ static void test_lwp_mmap2_fails_cleanly_at_every_allocation(void **state)
 static void test_lwp_data_put_and_get_across_pages(void **state)
 {
     (void)state;
-    char *va = lwp_map_user_varea(g_lwp, UTEST_VA, 3 * PAGE);
+    char *va = map_user(UTEST_VA, 3 * PAGE);
     static char out[0x2064], in[0x2064];
     for (size_t i = 0; i < sizeof out; i++)
         out[i] = (char)(i * 7 + 1);
@@ -706,7 +732,7 @@ static void test_lwp_data_put_and_get_across_pages(void **state)
 static void test_lwp_data_copy_without_a_temporary_page(void **state)
 {
     (void)state;
-    char *va = lwp_map_user_varea(g_lwp, UTEST_VA, PAGE);
+    char *va = map_user(UTEST_VA, PAGE);
     char buf[8] = { 0 };
     mmsim_inject_arm(MMSIM_ALLOC_PAGE, 1, MMSIM_INJECT_ONCE);
     assert_int_equal(lwp_data_get(g_lwp, buf, va, sizeof buf), 0);
@@ -716,7 +742,7 @@ static void test_lwp_data_copy_without_a_temporary_page(void **state)
 static void test_lwp_v2p(void **state)
 {
     (void)state;
-    char *va = lwp_map_user_varea(g_lwp, UTEST_VA, PAGE);
+    char *va = map_user(UTEST_VA, PAGE);
     assert_ptr_equal(lwp_v2p(g_lwp, va), ARCH_MAP_FAILED);
     assert_true(mmt_user_write(as(), va, 3));
     void *pa = lwp_v2p(g_lwp, va + 0x123);

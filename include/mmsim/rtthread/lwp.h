@@ -49,9 +49,14 @@ extern "C" {
 #define MAP_FAILED ((void *)-1)
 #endif
 
-/* lwp_map_user_varea_ext: map uncached (MMU_MAP_U_RW instead of U_RWCB). */
-#define LWP_MAP_FLAG_NONE 0x0
-#define LWP_MAP_FLAG_NOCACHE 0x1
+/* lwp_map_user_varea_ext's flags (RT-Thread's lwp_user_mm.h values):
+ * NOCACHE maps MMU_MAP_U_RW instead of U_RWCB; MAP_FIXED places the mapping
+ * exactly at map_va; PREFETCH is passed on (and dropped by
+ * rt_aspace_map_private). */
+#define LWP_MAP_FLAG_NONE 0x0000
+#define LWP_MAP_FLAG_NOCACHE 0x0001
+#define LWP_MAP_FLAG_MAP_FIXED 0x00010000ul
+#define LWP_MAP_FLAG_PREFETCH 0x00020000ul
 
 /* lwp_create's flags (mmsim has no pids yet; accepted and ignored). */
 #define LWP_CREATE_FLAG_NONE 0x0
@@ -78,24 +83,28 @@ rt_atomic_t lwp_ref_dec(struct rt_lwp *lwp);
  * and nothing is left allocated (RT-Thread keeps a half-built aspace: D44). */
 int lwp_user_space_init(struct rt_lwp *lwp, rt_bool_t is_fork);
 
-/* mmap of anonymous memory (fd -1): a MMF_MAP_PRIVATE mapping of the zero
- * object at object page addr >> 12, MMU_MAP_U_RWCB whatever prot says (no
- * mprotect, as RT-Thread without IMPL_MPROTECT), MAP_FIXED -> MMF_MAP_FIXED.
+/* mmap of anonymous memory (fd -1): a mapping of the zero object at object
+ * page addr >> 12, always MMF_MAP_PRIVATE (plus MMF_MAP_FIXED for MAP_FIXED,
+ * MMF_MAP_SHARED for MAP_SHARED), MMU_MAP_U_RWCB whatever prot says (no
+ * mprotect, as RT-Thread without IMPL_MPROTECT); length rounded up to pages.
  * Reads see the shared zero page; the first write copies it (COW). Returns
  * the VA, or a negated errno cast to a pointer: -ENOMEM below 1 MiB of free
- * pages or without memory, -EINVAL (length 0, addr unaligned, range outside
- * the user space), -EBADF for any fd but -1 (no files in mmsim). */
+ * pages, without memory or without room, -EINVAL (length 0, addr unaligned:
+ * D46, a fixed range outside the user space), -EBADF for any fd but -1 (no
+ * files in mmsim). */
 void *lwp_mmap2(struct rt_lwp *lwp, void *addr, size_t length, int prot, int flags, int fd,
                 off_t pgoffset);
 /* munmap: rt_aspace_unmap_range, errors as negated errno (0 on success). */
 int lwp_munmap(struct rt_lwp *lwp, void *addr, size_t length);
 
-/* A private anonymous mapping (rt_aspace_map_private) of map_size bytes
- * (rounded up to pages) at map_va (NULL: anywhere), MMU_MAP_U_RWCB; the VA or
- * NULL. */
-void *lwp_map_user_varea(struct rt_lwp *lwp, void *map_va, size_t map_size);
-/* The same with LWP_MAP_FLAG_* flags: NOCACHE maps MMU_MAP_U_RW. */
-void *lwp_map_user_varea_ext(struct rt_lwp *lwp, void *map_va, size_t map_size, size_t flags);
+/* A private anonymous mapping (rt_aspace_map_private), MMU_MAP_U_RWCB, of
+ * the pages covering [map_va, map_va + map_size) (map_va is rounded down,
+ * the end up); map_va is a preference (NULL: anywhere). Returns the varea now
+ * holding the mapping (a neighbour may have absorbed it), or NULL for size 0
+ * or a map error. */
+rt_varea_t lwp_map_user_varea(struct rt_lwp *lwp, void *map_va, size_t map_size);
+/* The same with LWP_MAP_FLAG_* flags. */
+rt_varea_t lwp_map_user_varea_ext(struct rt_lwp *lwp, void *map_va, size_t map_size, size_t flags);
 
 /* Copy size bytes from user src to kernel dst / kernel src to user dst, page
  * by page through rt_aspace_page_get/put (a partial page goes through a
@@ -106,7 +115,7 @@ size_t lwp_data_put(struct rt_lwp *lwp, void *dst, void *src, size_t size);
 
 /* Whether every page of [addr, addr+size) is mapped or lies in a varea (it
  * would fault in), below USER_VADDR_TOP. RT_FALSE for size 0 or a NULL addr. */
-rt_bool_t lwp_user_accessible_ext(struct rt_lwp *lwp, void *addr, size_t size);
+int lwp_user_accessible_ext(struct rt_lwp *lwp, void *addr, size_t size);
 /* The PA that vaddr translates to in lwp's aspace, or ARCH_MAP_FAILED. */
 void *lwp_v2p(struct rt_lwp *lwp, void *vaddr);
 
