@@ -95,7 +95,9 @@ static rt_err_t release_range(rt_varea_t varea, uintptr_t lo, rt_size_t size)
         drop_piece(aspace, &first);
     if (two && last.cut)
         drop_piece(aspace, &last);
-    for (rt_size_t off = 0; off < size; off += p.size) {
+    /* Advance from the piece's own start: once an unmap has freed a table,
+     * the piece around lo + off begins below it, at the emptied slot. */
+    for (rt_size_t off = 0; off < size; off = (p.va - lo) + p.size) {
         piece_at(aspace, lo + off, lo, size, &p);
         if (p.mapped && !p.cut && unmap_piece(aspace, &p) == RT_EOK)
             drop_piece(aspace, &p);
