@@ -345,6 +345,62 @@ static void test_lwp_mmap_fix_private(void **state)
     assert_int_equal(mmt_checked_vareas(as()), count);
 }
 
+/* ---- aspace_map_expand and aspace_unmap_range_invalid_param, in an lwp's space --- */
+
+/* RT-Thread runs these in a process's aspace: dummy-mapper pages, prefetched.
+ * Object pages 1024.. at 0x100000000: the range right of it continues the
+ * object (1027) and is absorbed by the varea below; the one left of it
+ * (1021) by the varea above. */
+static void test_aspace_map_expand_in_an_lwp(void **state)
+{
+    (void)state;
+    const rt_size_t len = 0x3000;
+    const mm_flag_t flags = MMF_PREFETCH | MMF_MAP_FIXED;
+    int count = mmt_vareas(as());
+    rt_base_t vsz = rt_aspace_count_vsz(as());
+    void *va = UTEST_VA;
+    assert_int_equal(rt_aspace_map(as(), &va, len, MMU_MAP_K_RWCB, flags, &rt_mm_dummy_mapper, 1024), RT_EOK);
+    assert_ptr_equal(va, UTEST_VA);
+    assert_int_equal(rt_aspace_count_vsz(as()), vsz + (rt_base_t)len);
+    assert_int_equal(mmt_checked_vareas(as()), count + 1);
+    va = va_at(3);
+    assert_int_equal(rt_aspace_map(as(), &va, len, MMU_MAP_K_RWCB, flags, &rt_mm_dummy_mapper, 1027), RT_EOK);
+    assert_ptr_equal(va, va_at(3));
+    assert_int_equal(rt_aspace_count_vsz(as()), vsz + 2 * (rt_base_t)len);
+    assert_int_equal(mmt_checked_vareas(as()), count + 1);
+    va = va_at(-3);
+    assert_int_equal(rt_aspace_map(as(), &va, len, MMU_MAP_K_RWCB, flags, &rt_mm_dummy_mapper, 1021), RT_EOK);
+    assert_ptr_equal(va, va_at(-3));
+    assert_int_equal(mmt_checked_vareas(as()), count + 1);
+    assert_int_equal(mmt_pages(as()), 9); /* every page prefetched */
+    assert_int_equal(rt_aspace_unmap_range(as(), va_at(-3), 9 * PAGE), RT_EOK);
+    assert_int_equal(mmt_checked_vareas(as()), count);
+    assert_int_equal(mmt_pages(as()), 0);
+}
+
+static void test_aspace_unmap_range_invalid_param_in_an_lwp(void **state)
+{
+    (void)state;
+    const mm_flag_t flags = MMF_PREFETCH | MMF_MAP_FIXED;
+    rt_base_t vsz = rt_aspace_count_vsz(as());
+    void *va = UTEST_VA;
+    assert_int_equal(rt_aspace_map(as(), &va, 0x5000, MMU_MAP_K_RWCB, flags, &rt_mm_dummy_mapper, 0), RT_EOK);
+    assert_int_equal(rt_aspace_count_vsz(as()), vsz + 0x5000);
+    assert_int_equal(rt_aspace_unmap_range(as(), (void *)((uintptr_t)UTEST_VA - 0x1234), 0x2000), -RT_EINVAL);
+    assert_int_equal(rt_aspace_count_vsz(as()), vsz + 0x5000);
+    /* an unaligned length is rounded up: the last two pages go */
+    assert_int_equal(rt_aspace_unmap_range(as(), va_at(3), 0x2000 - 0x123), RT_EOK);
+    assert_int_equal(rt_aspace_count_vsz(as()), vsz + 0x3000);
+    rt_mem_obj_t no_shrink = rt_mem_obj_create(&rt_mm_dummy_mapper);
+    no_shrink->on_varea_shrink = NULL;
+    va = va_at(3);
+    assert_int_equal(rt_aspace_map(as(), &va, 0x2000, MMU_MAP_K_RWCB, flags, no_shrink, 0), RT_EOK);
+    assert_int_equal(rt_aspace_unmap_range(as(), va_at(3), 0x1000), -RT_EPERM);
+    assert_int_equal(rt_aspace_unmap_range(as(), UTEST_VA, 0x5000), RT_EOK);
+    assert_int_equal(rt_aspace_count_vsz(as()), vsz);
+    rt_free(no_shrink);
+}
+
 /* ---- the zero page and COW (cow-scenarios S05 at lwp level) ---------------------------- */
 
 /* Two anonymous pages read as zeros through one shared zero frame mapped
@@ -767,6 +823,8 @@ int main(void)
         T(test_lwp_mmap_expand),
         T(test_lwp_mmap_map_fixed),
         T(test_lwp_mmap_fix_private),
+        T(test_aspace_map_expand_in_an_lwp),
+        T(test_aspace_unmap_range_invalid_param_in_an_lwp),
         T(test_lwp_anonymous_reads_zero_page_and_write_copies),
         T(test_lwp_stack_faults_in_over_the_zero_page),
         T(test_lwp_zero_object_refuses_a_shared_mapping),
