@@ -108,6 +108,19 @@ rt_varea_t lwp_map_user_varea(struct rt_lwp *lwp, void *map_va, size_t map_size)
     return lwp_map_user_varea_ext(lwp, map_va, map_size, LWP_MAP_FLAG_NONE);
 }
 
+int lwp_unmap_user(struct rt_lwp *lwp, void *va)
+{
+    MMSIM_PRECOND(lwp && lwp->aspace, -RT_EINVAL, "lwp_unmap_user without a user space");
+    return rt_aspace_unmap(lwp->aspace, va);
+}
+
+int lwp_fork_aspace(struct rt_lwp *dest_lwp, struct rt_lwp *src_lwp)
+{
+    MMSIM_PRECOND(dest_lwp && src_lwp && dest_lwp->aspace && src_lwp->aspace, -RT_EINVAL,
+                  "lwp_fork_aspace without user spaces");
+    return rt_aspace_fork(&src_lwp->aspace, &dest_lwp->aspace);
+}
+
 /* One step of a copy: the part of the page at user_va. */
 struct user_chunk
 {

@@ -239,6 +239,12 @@ static void test_lwp_map_user_varea_arguments(void **state)
     varea = lwp_map_user_varea(g_lwp, UTEST_VA, PAGE);
     assert_ptr_not_equal(varea->start, UTEST_VA);
     assert_int_equal(mmt_checked_vareas(as()), 4);
+    /* lwp_unmap_user removes the whole varea containing the VA */
+    assert_int_equal(lwp_unmap_user(g_lwp, va_at(16) + 5), RT_EOK);
+    assert_int_equal(lwp_unmap_user(g_lwp, va_at(16)), -RT_ENOENT);
+    assert_int_equal(lwp_unmap_user(g_lwp, (void *)0x1000), -RT_EINVAL);
+    FX_EXPECT_ASSERTS(1, assert_int_equal(lwp_unmap_user(NULL, UTEST_VA), -RT_EINVAL));
+    assert_int_equal(mmt_checked_vareas(as()), 3);
 }
 
 /* ---- lwp_mmap_expand -------------------------------------------------------------- */
@@ -496,8 +502,8 @@ static void test_lwp_zero_object_refuses_a_shared_mapping(void **state)
     check_mm(NULL);
 }
 
-/* Fork of a process with zero-page and anonymous pages (rt_aspace_fork on
- * lwp->aspace; the child's user space is made with is_fork, so no stack of
+/* Fork of a process with zero-page and anonymous pages (lwp_fork_aspace:
+ * rt_aspace_fork on lwp->aspace; the child's user space is made with is_fork, so no stack of
  * its own). The old aspace becomes the page store and keeps only its
  * anonymous varea [p1], so the zero PTE at p0 goes and, being the last, the
  * zero page with it. Parent and child get the stack, [p0] (zero object) and
@@ -515,7 +521,8 @@ static void test_lwp_fork_shares_zero_and_anonymous_pages(void **state)
     struct rt_lwp *child = lwp_create(LWP_CREATE_FLAG_NONE);
     assert_int_equal(lwp_user_space_init(child, RT_TRUE), RT_EOK);
     rt_aspace_t old = as();
-    assert_int_equal(rt_aspace_fork(&g_lwp->aspace, &child->aspace), RT_EOK);
+    FX_EXPECT_ASSERTS(1, assert_int_equal(lwp_fork_aspace(child, NULL), -RT_EINVAL));
+    assert_int_equal(lwp_fork_aspace(child, g_lwp), RT_EOK);
     assert_ptr_not_equal(as(), old);
     assert_null(mmsim_lwp_zero_page());
     assert_int_equal(mmt_checked_vareas(as()), 3);

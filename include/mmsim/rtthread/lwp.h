@@ -106,6 +106,15 @@ rt_varea_t lwp_map_user_varea(struct rt_lwp *lwp, void *map_va, size_t map_size)
 /* The same with LWP_MAP_FLAG_* flags. */
 rt_varea_t lwp_map_user_varea_ext(struct rt_lwp *lwp, void *map_va, size_t map_size, size_t flags);
 
+/* Remove the whole varea containing va (rt_aspace_unmap): RT_EOK, -RT_EINVAL,
+ * -RT_ENOENT. */
+int lwp_unmap_user(struct rt_lwp *lwp, void *va);
+/* Fork src_lwp's user space into dest_lwp's (made with is_fork):
+ * rt_aspace_fork, so src_lwp->aspace becomes a fresh aspace and the old one
+ * mm's page store. RT_EOK, or rt_aspace_fork's error with nothing changed.
+ * (RT-Thread then switches the current thread's table; mmsim has no CPU yet.) */
+int lwp_fork_aspace(struct rt_lwp *dest_lwp, struct rt_lwp *src_lwp);
+
 /* Copy size bytes from user src to kernel dst / kernel src to user dst, page
  * by page through rt_aspace_page_get/put (a partial page goes through a
  * temporary page). Returns the bytes copied, stopping at the first page that
