@@ -108,6 +108,35 @@ rt_varea_t lwp_map_user_varea(struct rt_lwp *lwp, void *map_va, size_t map_size)
     return lwp_map_user_varea_ext(lwp, map_va, map_size, LWP_MAP_FLAG_NONE);
 }
 
+void *lwp_map_user_phy(struct rt_lwp *lwp, void *map_va, void *map_pa, size_t map_size,
+                       rt_bool_t cached)
+{
+    MMSIM_PRECOND(lwp && lwp->aspace, RT_NULL, "lwp_map_user_phy without a user space");
+    uintptr_t pa_in_page_off = (uintptr_t)map_pa & ARCH_PAGE_MASK;
+    if (map_size == 0 || map_size > USER_SPACE_BYTES)
+        return RT_NULL;
+    if (map_va && ((uintptr_t)map_va & ARCH_PAGE_MASK) != pa_in_page_off)
+        return RT_NULL;
+    /* as RT-Thread, the preferred VA is passed on as given: unaligned is refused */
+    struct rt_mm_va_hint hint = {
+        .limit_start = lwp->aspace->start,
+        .limit_range_size = lwp->aspace->size,
+        .prefer = map_va,
+        .map_size = RT_ALIGN(map_size + pa_in_page_off, ARCH_PAGE_SIZE),
+        .flags = map_va ? MMF_MAP_FIXED : 0,
+    };
+    rt_size_t attr = cached ? MMU_MAP_U_RWCB : MMU_MAP_U_RW;
+    void *va = RT_NULL;
+    if (rt_aspace_map_phy(lwp->aspace, &hint, attr, MM_PA_TO_OFF(map_pa), &va) != RT_EOK)
+        return RT_NULL;
+    return (void *)((uintptr_t)va + pa_in_page_off);
+}
+
+int lwp_unmap_user_phy(struct rt_lwp *lwp, void *va)
+{
+    return lwp_unmap_user(lwp, va);
+}
+
 int lwp_unmap_user(struct rt_lwp *lwp, void *va)
 {
     MMSIM_PRECOND(lwp && lwp->aspace, -RT_EINVAL, "lwp_unmap_user without a user space");

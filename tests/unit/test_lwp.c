@@ -802,6 +802,41 @@ static void test_lwp_data_copy_without_a_temporary_page(void **state)
     assert_int_equal(mmsim_inject_disarm(MMSIM_ALLOC_PAGE), 1);
 }
 
+/* A physical user mapping of a frame the test owns: the VA keeps the PA's
+ * in-page offset, the PTE maps the frame (no reference taken: the frame's one
+ * reference is the test's, its documented owner), and unmapping leaves the
+ * frame allocated. */
+static void test_lwp_map_user_phy(void **state)
+{
+    (void)state;
+    void *frame = rt_pages_alloc_ext(0, PAGE_ANY_AVAILABLE);
+    uintptr_t pa = (uintptr_t)frame + PV_OFFSET;
+    assert_null(lwp_map_user_phy(g_lwp, NULL, (void *)pa, 0, RT_TRUE));
+    assert_null(lwp_map_user_phy(g_lwp, (void *)((uintptr_t)UTEST_VA + 0x20), (void *)(pa + 0x10), 8, RT_TRUE));
+    assert_null(lwp_map_user_phy(g_lwp, (void *)((uintptr_t)UTEST_VA + 0x10), (void *)(pa + 0x10), 8, RT_TRUE));
+    FX_EXPECT_ASSERTS(1, assert_null(lwp_map_user_phy(NULL, NULL, (void *)pa, 8, RT_TRUE)));
+    char *va = lwp_map_user_phy(g_lwp, NULL, (void *)(pa + 0x10), 0x20, RT_TRUE);
+    assert_non_null(va);
+    assert_int_equal((uintptr_t)va & ARCH_PAGE_MASK, 0x10);
+    rt_varea_t varea = rt_aspace_query(as(), va);
+    assert_null(varea->mem_obj);
+    assert_int_equal(varea->attr, MMU_MAP_U_RWCB);
+    assert_int_equal(varea->size, PAGE);
+    assert_ptr_equal(lwp_v2p(g_lwp, va), (void *)(pa + 0x10));
+    assert_true(mmt_user_write(as(), va, 0x42));
+    assert_int_equal(((uint8_t *)frame)[0x10], 0x42);
+    assert_int_equal(rt_page_ref_get(frame, 0), 1);
+    rt_aspace_t live[1] = { as() };
+    void *owned[1] = { frame };
+    mmt_mm_check(live, 1, owned, 1);
+    assert_int_equal(lwp_unmap_user_phy(g_lwp, va), RT_EOK);
+    char *fixed = lwp_map_user_phy(g_lwp, va_at(4), (void *)pa, PAGE, RT_FALSE);
+    assert_ptr_equal(fixed, va_at(4));
+    assert_int_equal(rt_aspace_query(as(), fixed)->attr, MMU_MAP_U_RW);
+    assert_int_equal(lwp_unmap_user_phy(g_lwp, fixed), RT_EOK);
+    assert_int_equal(rt_pages_free(frame, 0), 1);
+}
+
 static void test_lwp_v2p(void **state)
 {
     (void)state;
@@ -845,6 +880,7 @@ int main(void)
         T(test_lwp_mmap2_fails_cleanly_at_every_allocation),
         T(test_lwp_data_put_and_get_across_pages),
         T(test_lwp_data_copy_without_a_temporary_page),
+        T(test_lwp_map_user_phy),
         T(test_lwp_v2p),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -106,6 +106,15 @@ rt_varea_t lwp_map_user_varea(struct rt_lwp *lwp, void *map_va, size_t map_size)
 /* The same with LWP_MAP_FLAG_* flags. */
 rt_varea_t lwp_map_user_varea_ext(struct rt_lwp *lwp, void *map_va, size_t map_size, size_t flags);
 
+/* Map the frames covering [map_pa, map_pa + map_size) into the user space
+ * (rt_aspace_map_phy; MMU_MAP_U_RWCB if cached, else MMU_MAP_U_RW), at map_va
+ * exactly (MAP_FIXED) or anywhere for NULL. Returns the VA of map_pa (same
+ * in-page offset), or NULL: size 0, map_va and map_pa at different in-page
+ * offsets, an unaligned map_va, or a map error. The frames stay the caller's. */
+void *lwp_map_user_phy(struct rt_lwp *lwp, void *map_va, void *map_pa, size_t map_size,
+                       rt_bool_t cached);
+/* lwp_unmap_user. */
+int lwp_unmap_user_phy(struct rt_lwp *lwp, void *va);
 /* Remove the whole varea containing va (rt_aspace_unmap): RT_EOK, -RT_EINVAL,
  * -RT_ENOENT. */
 int lwp_unmap_user(struct rt_lwp *lwp, void *va);
