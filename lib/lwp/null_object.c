@@ -14,13 +14,24 @@
 #include "lwp/lwp_internal.h"
 #include <mm_private.h>
 #include <mm_page.h>
+#include <mmsim/machine.h>
 
-static RT_DEFINE_SPINLOCK(g_zero_lock); /* guards g_zero_page; innermost lock */
+static RT_DEFINE_SPINLOCK(g_zero_lock); /* guards both below; innermost lock */
 static void *g_zero_page;               /* kernel address, or NULL */
+static uint64_t g_zero_generation;      /* the machine boot it belongs to */
+
+/* A zero page left by an earlier machine (a test that failed before freeing
+ * its processes) is not this machine's frame: forget it. */
+static void zero_forget_stale_locked(void)
+{
+    if (g_zero_page && g_zero_generation != mmsim_machine_generation())
+        g_zero_page = NULL;
+}
 
 void *mmsim_lwp_zero_page(void)
 {
     rt_spin_lock(&g_zero_lock);
+    zero_forget_stale_locked();
     void *page = g_zero_page;
     rt_spin_unlock(&g_zero_lock);
     return page;
@@ -31,9 +42,11 @@ void *mmsim_lwp_zero_page(void)
 static void *zero_page_for_pte(void)
 {
     rt_spin_lock(&g_zero_lock);
+    zero_forget_stale_locked();
     if (!g_zero_page)
     {
         g_zero_page = rt_pages_alloc_ext(0, PAGE_ANY_AVAILABLE); /* the layer's reference */
+        g_zero_generation = mmsim_machine_generation();
         if (g_zero_page)
             memset(g_zero_page, 0, ARCH_PAGE_SIZE);
     }
@@ -47,6 +60,7 @@ static void *zero_page_for_pte(void)
 void lwp_zero_release_unused(void)
 {
     rt_spin_lock(&g_zero_lock);
+    zero_forget_stale_locked();
     if (g_zero_page && rt_page_ref_get(g_zero_page, 0) == 1)
     {
         rt_pages_free(g_zero_page, 0);

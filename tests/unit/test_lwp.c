@@ -655,6 +655,33 @@ static void test_lwp_two_processes_share_the_zero_page_concurrently(void **state
     assert_int_equal(lwp_ref_dec(other), 1);
 }
 
+/* A zero page still alive when its machine goes (here: an extra reference
+ * the test took and never gave back, as a failed test would leave one) is
+ * forgotten by the next boot, which makes its own. */
+static void test_lwp_zero_page_of_an_earlier_machine_is_forgotten(void **state)
+{
+    (void)state;
+    struct mmsim_machine_config cfg;
+    mmsim_machine_config_default(&cfg);
+    fx_boot(&cfg);
+    g_lwp = lwp_create(LWP_CREATE_FLAG_NONE);
+    assert_int_equal(lwp_user_space_init(g_lwp, RT_FALSE), RT_EOK);
+    assert_int_equal(mmt_peek(as(), (void *)USER_STACK_VSTART), 0);
+    void *stale = mmsim_lwp_zero_page();
+    rt_page_ref_inc(stale, 0);
+    assert_int_equal(lwp_ref_dec(g_lwp), 1);
+    assert_ptr_equal(mmsim_lwp_zero_page(), stale); /* our reference keeps it */
+    struct mmsim_leak_report rep;
+    assert_int_not_equal(mmsim_machine_shutdown(&rep), 0); /* that one frame */
+    assert_int_equal(rep.frames, 1);
+    fx_boot(&cfg);
+    assert_null(mmsim_lwp_zero_page());
+    g_lwp = lwp_create(LWP_CREATE_FLAG_NONE);
+    assert_int_equal(lwp_user_space_init(g_lwp, RT_FALSE), RT_EOK);
+    assert_int_equal(mmt_peek(as(), (void *)USER_STACK_VSTART), 0);
+    assert_int_equal(rt_page_ref_get(mmsim_lwp_zero_page(), 0), 2);
+}
+
 /* ---- lwp_mmap2 / lwp_munmap arguments -------------------------------------------------- */
 
 static void test_lwp_mmap2_errors(void **state)
@@ -877,6 +904,7 @@ int main(void)
         T(test_lwp_mmap2_errors),
         T(test_lwp_munmap_errors),
         TB(test_lwp_mmap2_refuses_below_one_mib_free),
+        TB(test_lwp_zero_page_of_an_earlier_machine_is_forgotten),
         T(test_lwp_mmap2_fails_cleanly_at_every_allocation),
         T(test_lwp_data_put_and_get_across_pages),
         T(test_lwp_data_copy_without_a_temporary_page),
