@@ -226,6 +226,41 @@ size_t lwp_data_put(struct rt_lwp *lwp, void *dst, void *src, size_t size)
     return user_copy(lwp, (uintptr_t)dst, src, size, RT_TRUE);
 }
 
+/* Set one chunk through the temporary page (read first unless it is a whole
+ * page, since the rest of the page must survive). */
+static rt_err_t set_chunk(rt_aspace_t aspace, const struct user_chunk *c, int byte, void *tmp)
+{
+    void *page_va = (void *)c->page_va;
+    if (c->bytes != ARCH_PAGE_SIZE)
+    {
+        rt_err_t rc = rt_aspace_page_get(aspace, page_va, tmp);
+        if (rc != RT_EOK)
+            return rc;
+    }
+    memset((char *)tmp + c->in_page_off, byte, c->bytes);
+    return rt_aspace_page_put(aspace, page_va, tmp);
+}
+
+size_t lwp_data_set(struct rt_lwp *lwp, void *dst, int byte, size_t size)
+{
+    MMSIM_PRECOND(lwp && lwp->aspace, 0, "lwp_data_set without a user space");
+    if (!dst || !size)
+        return 0;
+    void *tmp = rt_pages_alloc_ext(0, PAGE_ANY_AVAILABLE);
+    if (!tmp)
+        return 0;
+    size_t set_bytes = 0;
+    while (set_bytes < size)
+    {
+        struct user_chunk c = chunk_at((uintptr_t)dst + set_bytes, size - set_bytes);
+        if (set_chunk(lwp->aspace, &c, byte, tmp) != RT_EOK)
+            break;
+        set_bytes += c.bytes;
+    }
+    rt_pages_free(tmp, 0);
+    return set_bytes;
+}
+
 void *lwp_v2p(struct rt_lwp *lwp, void *vaddr)
 {
     MMSIM_PRECOND(lwp && lwp->aspace, ARCH_MAP_FAILED, "lwp_v2p without a user space");

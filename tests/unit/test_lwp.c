@@ -818,6 +818,28 @@ static void test_lwp_data_put_and_get_across_pages(void **state)
     FX_EXPECT_ASSERTS(1, assert_int_equal(lwp_data_put(NULL, va, out, 1), 0));
 }
 
+/* lwp_data_set over a partial, a whole and a partial page keeps the bytes
+ * around the range; it needs its temporary page even for whole pages. */
+static void test_lwp_data_set(void **state)
+{
+    (void)state;
+    char *va = map_user(UTEST_VA, 3 * PAGE);
+    static char pattern[3 * PAGE], back[3 * PAGE];
+    memset(pattern, 0x11, sizeof pattern);
+    assert_int_equal(lwp_data_put(g_lwp, va, pattern, sizeof pattern), sizeof pattern);
+    assert_int_equal(lwp_data_set(g_lwp, va + 0x800, 0xab, 0x2000), 0x2000);
+    assert_int_equal(lwp_data_get(g_lwp, back, va, sizeof back), sizeof back);
+    for (size_t i = 0; i < sizeof back; i++)
+        assert_int_equal((uint8_t)back[i], i >= 0x800 && i < 0x2800 ? 0xab : 0x11);
+    assert_int_equal(lwp_data_set(g_lwp, va + 3 * PAGE - 4, 0, 8), 4); /* stops at the end */
+    assert_int_equal(lwp_data_set(g_lwp, NULL, 0, 8), 0);
+    assert_int_equal(lwp_data_set(g_lwp, va, 0, 0), 0);
+    mmsim_inject_arm(MMSIM_ALLOC_PAGE, 1, MMSIM_INJECT_ONCE);
+    assert_int_equal(lwp_data_set(g_lwp, va, 0, PAGE), 0);
+    assert_int_equal(mmsim_inject_disarm(MMSIM_ALLOC_PAGE), 1);
+    FX_EXPECT_ASSERTS(1, assert_int_equal(lwp_data_set(NULL, va, 0, 1), 0));
+}
+
 /* A partial page needs the temporary page: without one nothing is copied. */
 static void test_lwp_data_copy_without_a_temporary_page(void **state)
 {
@@ -908,6 +930,7 @@ int main(void)
         T(test_lwp_mmap2_fails_cleanly_at_every_allocation),
         T(test_lwp_data_put_and_get_across_pages),
         T(test_lwp_data_copy_without_a_temporary_page),
+        T(test_lwp_data_set),
         T(test_lwp_map_user_phy),
         T(test_lwp_v2p),
     };

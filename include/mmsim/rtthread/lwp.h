@@ -130,6 +130,10 @@ int lwp_fork_aspace(struct rt_lwp *dest_lwp, struct rt_lwp *src_lwp);
  * cannot be read or written (or when no temporary page can be had). */
 size_t lwp_data_get(struct rt_lwp *lwp, void *dst, void *src, size_t size);
 size_t lwp_data_put(struct rt_lwp *lwp, void *dst, void *src, size_t size);
+/* Set size bytes of user memory at dst to byte, page by page through a
+ * temporary page and rt_aspace_page_get/put; the bytes set, stopping as
+ * lwp_data_put does. */
+size_t lwp_data_set(struct rt_lwp *lwp, void *dst, int byte, size_t size);
 
 /* Whether every page of [addr, addr+size) is mapped or lies in a varea (it
  * would fault in), below USER_VADDR_TOP. RT_FALSE for size 0 or a NULL addr. */
