@@ -288,6 +288,11 @@ static void test_lwp_mmap_map_fixed(void **state)
     void *va = lwp_mmap2(g_lwp, UTEST_VA, 5 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_ptr_equal(va, UTEST_VA);
     assert_int_equal(mmt_checked_vareas(as()), count + 1);
+    rt_varea_t first = rt_aspace_query(as(), va);
+    assert_int_equal(first->attr, MMU_MAP_U_RWCB); /* prot is not applied (no mprotect) */
+    assert_int_equal(first->flag, MMF_MAP_PRIVATE);
+    assert_ptr_equal(first->mem_obj, &mmsim_lwp_null_object);
+    assert_int_equal(first->offset, MM_PA_TO_OFF(UTEST_VA));
     rt_base_t vsz = rt_aspace_count_vsz(as());
     assert_ptr_equal(mmap_ok(va_at(1), 2 * PAGE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED), va_at(1));
     assert_int_equal(rt_aspace_count_vsz(as()), vsz);
@@ -693,7 +698,8 @@ static void test_lwp_mmap2_errors(void **state)
     assert_int_equal(err_of(lwp_mmap2(g_lwp, NULL, 0, PROT_READ, anon, -1, 0)), -EINVAL);
     assert_int_equal(err_of(lwp_mmap2(g_lwp, (void *)((uintptr_t)UTEST_VA + 1), PAGE, PROT_READ, anon, -1, 0)), -EINVAL);
     assert_int_equal(err_of(lwp_mmap2(g_lwp, NULL, SIZE_MAX, PROT_READ, anon, -1, 0)), -ENOMEM);
-    /* fixed below the user space or running past its top: rt_aspace_map's -RT_EINVAL */
+    /* fixed at NULL, below the user space or running past its top: rt_aspace_map's -RT_EINVAL */
+    assert_int_equal(err_of(lwp_mmap2(g_lwp, NULL, PAGE, PROT_READ, anon | MAP_FIXED, -1, 0)), -EINVAL);
     assert_int_equal(err_of(lwp_mmap2(g_lwp, (void *)0x1000, PAGE, PROT_READ, anon | MAP_FIXED, -1, 0)), -EINVAL);
     assert_int_equal(err_of(lwp_mmap2(g_lwp, (void *)(USER_VADDR_TOP - PAGE), 2 * PAGE, PROT_READ,
                                       anon | MAP_FIXED, -1, 0)), -EINVAL);
