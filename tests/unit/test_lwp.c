@@ -687,6 +687,88 @@ static void test_lwp_zero_page_of_an_earlier_machine_is_forgotten(void **state)
     assert_int_equal(rt_page_ref_get(mmsim_lwp_zero_page(), 0), 2);
 }
 
+/* Random anonymous mmap / munmap / user reads and writes / lwp_data_put and
+ * get over a 32-page window, against a byte model: memory from lwp_mmap2
+ * reads as zeros until written (the zero page, then private copies), every
+ * access outside a mapping fails, a user copy stops at the first unmapped
+ * page. The checker and the varea tree are checked after every step. */
+#define MODEL_PAGES 32
+static uint8_t g_model[MODEL_PAGES * PAGE];
+static bool g_model_mapped[MODEL_PAGES];
+
+static size_t model_copyable(size_t at, size_t len)
+{
+    size_t ok_bytes = 0;
+    while (ok_bytes < len && g_model_mapped[(at + ok_bytes) / PAGE])
+        ok_bytes += PAGE - (at + ok_bytes) % PAGE;
+    return ok_bytes < len ? ok_bytes : len;
+}
+
+static void model_step(uint64_t *seed)
+{
+    size_t page = fx_rand(seed) % MODEL_PAGES;
+    size_t npages = 1 + fx_rand(seed) % (MODEL_PAGES - page);
+    size_t at = page * PAGE + fx_rand(seed) % PAGE;
+    size_t len = 1 + fx_rand(seed) % (MODEL_PAGES * PAGE - at);
+    if (len > 3 * PAGE)
+        len = 3 * PAGE;
+    static uint8_t buf[3 * PAGE];
+    uint8_t value = (uint8_t)fx_rand(seed);
+    switch (fx_rand(seed) % 6)
+    {
+    case 0:
+        mmap_ok(va_at((long)page), npages * PAGE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+        memset(&g_model[page * PAGE], 0, npages * PAGE);
+        for (size_t i = 0; i < npages; i++)
+            g_model_mapped[page + i] = true;
+        break;
+    case 1:
+        assert_int_equal(lwp_munmap(g_lwp, va_at((long)page), npages * PAGE), 0);
+        for (size_t i = 0; i < npages; i++)
+            g_model_mapped[page + i] = false;
+        break;
+    case 2:
+        assert_int_equal(mmt_user_write(as(), (char *)UTEST_VA + at, value), g_model_mapped[at / PAGE]);
+        if (g_model_mapped[at / PAGE])
+            g_model[at] = value;
+        break;
+    case 3: {
+        uint8_t got = 0;
+        assert_int_equal(mmt_user_read(as(), (char *)UTEST_VA + at, &got), g_model_mapped[at / PAGE]);
+        if (g_model_mapped[at / PAGE])
+            assert_int_equal(got, g_model[at]);
+        break;
+    }
+    case 4: {
+        memset(buf, value, len);
+        size_t expect = model_copyable(at, len);
+        assert_int_equal(lwp_data_put(g_lwp, (char *)UTEST_VA + at, buf, len), expect);
+        memcpy(&g_model[at], buf, expect);
+        break;
+    }
+    default: {
+        size_t expect = model_copyable(at, len);
+        assert_int_equal(lwp_data_get(g_lwp, buf, (char *)UTEST_VA + at, len), expect);
+        if (expect)
+            assert_memory_equal(buf, &g_model[at], expect);
+        break;
+    }
+    }
+    mmt_check_tree(as());
+    check_mm(NULL);
+}
+
+static void test_lwp_random_operations_match_a_byte_model(void **state)
+{
+    (void)state;
+    uint64_t seed = fx_seed(__func__);
+    memset(g_model_mapped, 0, sizeof g_model_mapped);
+    for (int step = 0; step < 400; step++)
+        model_step(&seed);
+    assert_int_equal(lwp_munmap(g_lwp, UTEST_VA, MODEL_PAGES * PAGE), 0);
+    assert_null(mmsim_lwp_zero_page()); /* the stack was never touched */
+}
+
 /* ---- lwp_mmap2 / lwp_munmap arguments -------------------------------------------------- */
 
 static void test_lwp_mmap2_errors(void **state)
@@ -929,6 +1011,7 @@ int main(void)
         T(test_lwp_zero_fault_fails_cleanly_at_every_page_allocation),
         T(test_lwp_data_on_anonymous_memory),
         T(test_lwp_two_processes_share_the_zero_page_concurrently),
+        T(test_lwp_random_operations_match_a_byte_model),
         T(test_lwp_mmap2_errors),
         T(test_lwp_munmap_errors),
         TB(test_lwp_mmap2_refuses_below_one_mib_free),
