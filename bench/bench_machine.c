@@ -629,20 +629,6 @@ static bool group_selected(const char *group)
     return g_only == NULL || strcmp(g_only, group) == 0;
 }
 
-static void write_json(const struct bench_report *rep, const char *path)
-{
-    if (strcmp(path, "-") == 0) {
-        bench_report_json(rep, stdout, g_quick);
-        return;
-    }
-    FILE *f = fopen(path, "w");
-    if (!f)
-        die("cannot open the JSON output file");
-    bench_report_json(rep, f, g_quick);
-    if (fclose(f) != 0)
-        die("writing the JSON output failed");
-}
-
 int main(int argc, char **argv)
 {
     const char *json_path = NULL;
@@ -678,6 +664,7 @@ int main(int argc, char **argv)
         printf("note: --quick: tiny iteration counts, figures are not representative\n");
     bench_report_print(&rep, stdout);
     if (json_path)
-        write_json(&rep, json_path);
+        if (!bench_report_json_to(&rep, json_path, g_quick))
+            die("cannot write the JSON output file");
     return 0;
 }

@@ -170,3 +170,16 @@ void bench_report_json(const struct bench_report *rep, FILE *out, bool quick)
     }
     fprintf(out, "]}\n");
 }
+
+bool bench_report_json_to(const struct bench_report *rep, const char *path, bool quick)
+{
+    if (strcmp(path, "-") == 0) {
+        bench_report_json(rep, stdout, quick);
+        return true;
+    }
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return false;
+    bench_report_json(rep, f, quick);
+    return fclose(f) == 0;
+}

@@ -101,5 +101,7 @@ void bench_report_add(struct bench_report *rep, const struct bench_figure *f);
 void bench_report_print(const struct bench_report *rep, FILE *out);
 /* One JSON object: run metadata and every figure. */
 void bench_report_json(const struct bench_report *rep, FILE *out, bool quick);
+/* bench_report_json into `path` ("-" = stdout); false if it cannot be written. */
+bool bench_report_json_to(const struct bench_report *rep, const char *path, bool quick);
 
 #endif /* MMSIM_BENCH_UTIL_H */
