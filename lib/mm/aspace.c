@@ -217,22 +217,30 @@ void mm_unmap_cancel(struct mm_unmap_plan *plan)
     plan->subset = NULL;
 }
 
+void mm_varea_move(rt_varea_t varea, void *new_start, rt_size_t new_size)
+{
+    uintptr_t old_va = (uintptr_t)varea->start, new_va = (uintptr_t)new_start;
+    varea->size = new_size;
+    if (new_va == old_va)
+        return;
+    /* the object page at the new start keeps its place in the object */
+    if (new_va > old_va)
+        varea->offset += MM_PA_TO_OFF(new_va - old_va);
+    else
+        varea->offset -= MM_PA_TO_OFF(old_va - new_va);
+    varea->start = new_start;
+    _aspace_bst_remove(varea->aspace, varea);
+    _aspace_bst_insert(varea->aspace, varea);
+}
+
 /* Cut varea down to [new_start, +new_size), a part of it. The object is told
  * first, with the varea still as it was; a refusal changes nothing. */
 static rt_err_t shrink_varea(rt_varea_t varea, void *new_start, rt_size_t new_size)
 {
     rt_err_t rc = varea->mem_obj->on_varea_shrink(varea, new_start, new_size);
-    if (rc != RT_EOK)
-        return rc;
-    void *old_start = varea->start;
-    varea->size = new_size;
-    if (new_start != old_start) {
-        varea->start = new_start;
-        varea->offset += MM_PA_TO_OFF((uintptr_t)new_start - (uintptr_t)old_start);
-        _aspace_bst_remove(varea->aspace, varea);
-        _aspace_bst_insert(varea->aspace, varea);
-    }
-    return RT_EOK;
+    if (rc == RT_EOK)
+        mm_varea_move(varea, new_start, new_size);
+    return rc;
 }
 
 /* Punch the plan's range out of plan->split: the part above becomes the
@@ -447,28 +455,33 @@ int rt_aspace_offload_page(rt_aspace_t aspace, void *addr, rt_size_t npage)
 
 /* ---- page I/O -------------------------------------------------------------- */
 
-rt_err_t rt_aspace_page_get_phy(rt_aspace_t aspace, void *page_va, void *buffer)
+/* The kernel linear address of the frame page_va maps: RT_EOK, -RT_ENOENT
+ * (unmapped) or -RT_ENOSYS (not RAM: simulated VAs are not host addresses). */
+static rt_err_t phy_frame(rt_aspace_t aspace, void *page_va, void **frame)
 {
     void *pa = rt_hw_mmu_v2p(aspace, page_va);
     if (pa == ARCH_MAP_FAILED)
         return -RT_ENOENT;
-    void *frame = rt_kmem_p2v(pa);
-    if (!frame)
-        return -RT_ENOSYS;
-    memcpy(buffer, frame, ARCH_PAGE_SIZE);
-    return RT_EOK;
+    *frame = rt_kmem_p2v(pa);
+    return *frame ? RT_EOK : -RT_ENOSYS;
+}
+
+rt_err_t rt_aspace_page_get_phy(rt_aspace_t aspace, void *page_va, void *buffer)
+{
+    void *frame;
+    rt_err_t rc = phy_frame(aspace, page_va, &frame);
+    if (rc == RT_EOK)
+        memcpy(buffer, frame, ARCH_PAGE_SIZE);
+    return rc;
 }
 
 rt_err_t rt_aspace_page_put_phy(rt_aspace_t aspace, void *page_va, void *buffer)
 {
-    void *pa = rt_hw_mmu_v2p(aspace, page_va);
-    if (pa == ARCH_MAP_FAILED)
-        return -RT_ENOENT;
-    void *frame = rt_kmem_p2v(pa);
-    if (!frame)
-        return -RT_ENOSYS;
-    memcpy(frame, buffer, ARCH_PAGE_SIZE);
-    return RT_EOK;
+    void *frame;
+    rt_err_t rc = phy_frame(aspace, page_va, &frame);
+    if (rc == RT_EOK)
+        memcpy(frame, buffer, ARCH_PAGE_SIZE);
+    return rc;
 }
 
 /* One page through the object's page_read or page_write. */

@@ -143,17 +143,9 @@ static rt_err_t expand_varea(rt_varea_t varea, void *new_start, rt_size_t new_si
     if (!varea->mem_obj || !varea->mem_obj->on_varea_expand)
         return -RT_EPERM;
     rt_err_t rc = varea->mem_obj->on_varea_expand(varea, new_start, new_size);
-    if (rc != RT_EOK)
-        return rc;
-    void *old_start = varea->start;
-    varea->size = new_size;
-    if (new_start != old_start) {
-        varea->start = new_start;
-        varea->offset -= MM_PA_TO_OFF((uintptr_t)old_start - (uintptr_t)new_start);
-        _aspace_bst_remove(varea->aspace, varea);
-        _aspace_bst_insert(varea->aspace, varea);
-    }
-    return RT_EOK;
+    if (rc == RT_EOK)
+        mm_varea_move(varea, new_start, new_size);
+    return rc;
 }
 
 /* `from` joins `to` (its neighbour) if the object agrees. */

@@ -22,6 +22,9 @@ rt_size_t mm_effect_attr(rt_varea_t varea);
 
 /* A zeroed varea from the heap, or NULL. */
 rt_varea_t mm_varea_alloc(void);
+/* Give varea the range [new_start, +new_size) after its object agreed:
+ * the offset follows the start, and the tree is re-keyed if it moved. */
+void mm_varea_move(rt_varea_t varea, void *new_start, rt_size_t new_size);
 
 /* Populate the pages of [start, start + size) (inside varea) that have no
  * PTE through on_page_fault, as RT-Thread's _do_prefetch, but never replacing
