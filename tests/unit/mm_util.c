@@ -423,3 +423,19 @@ void mmt_mm_check(rt_aspace_t const *aspaces, size_t n, void *const *owned, size
     if (problems)
         fail_msg("mmsim_mm_check: %d problem(s)", problems);
 }
+
+rt_aspace_t mmt_as;
+
+int mmt_setup(void **state)
+{
+    if (fx_setup(state))
+        return -1;
+    mmt_as = mmt_user_aspace();
+    return 0;
+}
+
+int mmt_teardown(void **state)
+{
+    mmt_aspace_free(mmt_as);
+    return fx_teardown(state);
+}

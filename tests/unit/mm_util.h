@@ -106,4 +106,13 @@ void *mmt_frame(rt_aspace_t aspace, void *va);
  * each frame of `owned` (NULL entries skipped); fails the test on a problem. */
 void mmt_mm_check(rt_aspace_t const *aspaces, size_t n, void *const *owned, size_t nowned);
 
+/* The aspace of the common fixture: a fresh user aspace per test on a fresh
+ * machine (mmt_setup), deleted and checked down to its root (mmt_teardown). */
+extern rt_aspace_t mmt_as;
+int mmt_setup(void **state);
+int mmt_teardown(void **state);
+
+/* The VA of page `page` from where RT-Thread's utests map. */
+static inline char *va_at(long page) { return (char *)UTEST_VA + page * (long)PAGE; }
+
 #endif

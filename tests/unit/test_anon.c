@@ -35,8 +35,6 @@ static int teardown(void **state)
     return fx_teardown(state);
 }
 
-static char *va_at(long page) { return (char *)UTEST_VA + page * (long)PAGE; }
-
 static long refs(rt_aspace_t aspace) { return mmsim_anon_reference(aspace->private_object); }
 
 /* A COW write fault as the utest raises it: op WRITE, type RWX_PERM. */

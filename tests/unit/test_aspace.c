@@ -7,15 +7,7 @@
 #include <mmsim/mm_check.h>
 #include "mm_util.h"
 
-static rt_aspace_t g_as;
-
-static int setup(void **state)
-{
-    if (fx_setup(state))
-        return -1;
-    g_as = mmt_user_aspace();
-    return 0;
-}
+#define g_as mmt_as
 
 static int teardown(void **state)
 {
@@ -25,8 +17,6 @@ static int teardown(void **state)
     mmt_aspace_free(g_as);
     return fx_teardown(state);
 }
-
-static char *va_at(long page) { return (char *)UTEST_VA + page * (long)PAGE; }
 
 static bool mapped(void *va) { return rt_hw_mmu_v2p(g_as, va) != ARCH_MAP_FAILED; }
 
@@ -561,7 +551,7 @@ static void test_aspace_checker_forgets_aspaces_of_an_earlier_boot(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, mmt_setup, teardown)
         T(test_aspace_create_without_table_is_null_and_heap_unchanged),
         T(test_aspace_init_detach_pair_and_bad_input),
         T(test_aspace_delete_after_four_kinds_of_map),

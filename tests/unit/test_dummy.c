@@ -5,23 +5,7 @@
 #include <string.h>
 #include "mm_util.h"
 
-static rt_aspace_t g_as;
-
-static int setup(void **state)
-{
-    if (fx_setup(state))
-        return -1;
-    g_as = mmt_user_aspace();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    mmt_aspace_free(g_as);
-    return fx_teardown(state);
-}
-
-static char *va_at(long page) { return (char *)UTEST_VA + page * (long)PAGE; }
+#define g_as mmt_as
 
 static void *frame_at(void *va)
 {
@@ -187,7 +171,7 @@ static void test_dummy_page_read_write_copy_through_the_frame(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, mmt_setup, mmt_teardown)
         T(test_dummy_fault_hands_out_a_fresh_unzeroed_frame),
         T(test_dummy_close_unmaps_and_frees_every_frame),
         T(test_dummy_shrink_and_split_release_only_what_goes),

@@ -27,8 +27,6 @@ static int teardown(void **state)
     return fx_teardown(state);
 }
 
-static char *va_at(long page) { return (char *)UTEST_VA + page * (long)PAGE; }
-
 static int fault(void *va, enum rt_mm_fault_op op, enum rt_mm_fault_type type)
 {
     struct rt_aspace_fault_msg msg = { .fault_op = op, .fault_type = type, .fault_vaddr = va };

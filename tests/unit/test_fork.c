@@ -52,8 +52,6 @@ static int teardown(void **state)
     return fx_teardown(state);
 }
 
-static char *va_at(long page) { return (char *)UTEST_VA + page * (long)PAGE; }
-
 static void anon_area(rt_aspace_t aspace, long page, long npages)
 {
     void *va = va_at(page);

@@ -35,7 +35,6 @@ static int teardown(void **state)
     return fx_teardown(state);
 }
 
-static char *va_at(long page) { return (char *)UTEST_VA + page * (long)PAGE; }
 static rt_aspace_t as(void) { return g_lwp->aspace; }
 static intptr_t err_of(void *ret) { return (intptr_t)ret; }
 

@@ -9,23 +9,7 @@
 #include <string.h>
 #include "mm_util.h"
 
-static rt_aspace_t g_as;
-
-static int setup(void **state)
-{
-    if (fx_setup(state))
-        return -1;
-    g_as = mmt_user_aspace();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    mmt_aspace_free(g_as);
-    return fx_teardown(state);
-}
-
-static char *va_at(long page) { return (char *)UTEST_VA + page * (long)PAGE; }
+#define g_as mmt_as
 
 /* ---- arguments ------------------------------------------------------------- */
 
@@ -730,7 +714,7 @@ static void test_map_phy_mmu_failure_is_rt_error_and_changes_nothing(void **stat
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, mmt_setup, mmt_teardown)
         T(test_map_bad_arguments_return_rtthread_codes),
         T(test_map_anywhere_is_first_fit_from_the_bottom),
         T(test_map_alignment_request_is_honoured),

@@ -8,23 +8,7 @@
 #include <string.h>
 #include "mm_util.h"
 
-static rt_aspace_t g_as;
-
-static int setup(void **state)
-{
-    if (fx_setup(state))
-        return -1;
-    g_as = mmt_user_aspace();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    mmt_aspace_free(g_as);
-    return fx_teardown(state);
-}
-
-static char *va_at(long page) { return (char *)UTEST_VA + page * (long)PAGE; }
+#define g_as mmt_as
 
 static bool mapped(void *va) { return rt_hw_mmu_v2p(g_as, va) != ARCH_MAP_FAILED; }
 
@@ -430,7 +414,7 @@ static void test_unmap_every_removed_page_is_invalidated_before_its_frame_is_fre
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, mmt_setup, mmt_teardown)
         T(test_unmap_removes_the_whole_varea_and_its_frames),
         T(test_unmap_of_a_physical_varea_is_done_by_the_core),
         T(test_unmap_range_invalid_param_follows_rtthread_utest),
