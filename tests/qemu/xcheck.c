@@ -481,8 +481,12 @@ static uint64_t random_oa(struct gen *g, unsigned align_shift)
     if (g->oa_bits < field_bits && rng_chance(g->rng, 15))
         bits = field_bits;
     uint64_t oa = rng_next(g->rng) & (BIT(bits) - 1u) & ~(BIT(align_shift) - 1u);
-    if (bits > g->oa_bits && (oa >> g->oa_bits) == 0)
-        oa |= BIT(g->oa_bits + (unsigned)rng_below(g->rng, bits - g->oa_bits));
+    /* The forced out-of-range bit must be an OA bit of this leaf: one below
+     * align_shift is RES0, which QEMU 7.2 checks before aligning (quirk 1 in
+     * docs/verification.md) and the architecture ignores. */
+    unsigned from = g->oa_bits > align_shift ? g->oa_bits : align_shift;
+    if (bits > from && (oa >> g->oa_bits) == 0)
+        oa |= BIT(from + (unsigned)rng_below(g->rng, bits - from));
     return oa;
 }
 
