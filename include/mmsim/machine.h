@@ -50,6 +50,12 @@ struct mmsim_leak_report
     int allocator_problems; /* mmsim_phys_check findings at teardown */
 };
 
+/* Measure what is allocated beyond the boot snapshot, as a teardown would,
+ * without tearing down: table pages of rt_kernel_space included. Returns 0
+ * when nothing is held beyond boot and the allocator is consistent, else 1
+ * (and 0 with a zeroed report when no machine is up). */
+int mmsim_machine_leaks(struct mmsim_leak_report *out);
+
 /* Tear the machine down (always), reporting leaks in `out` (may be NULL).
  * Returns 0 when nothing leaked and the allocator was consistent, else 1. */
 int mmsim_machine_shutdown(struct mmsim_leak_report *out);

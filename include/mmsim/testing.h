@@ -132,6 +132,7 @@ static inline int mmsim_test_teardown(void **state)
     if (mmsim_machine_booted())
         bad |= mmsim_test_check() != 0; /* before shutdown: it reads the tables */
     mmsim_inject_disarm_all();
+    bad |= mmsim_mm_check_boot_counts(stderr, NULL) != 0; /* names live aspaces */
     struct mmsim_leak_report rep;
     if (mmsim_machine_booted() && mmsim_machine_shutdown(&rep) != 0) {
         mmsim_leak_report_print(&rep, stderr);

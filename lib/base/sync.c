@@ -56,11 +56,3 @@ void rt_spin_unlock_irqrestore(struct rt_spinlock *lock, rt_base_t level)
     pthread_mutex_unlock(&lock->lock);
 }
 
-/* Placeholder identity until the simulated scheduler (CPU issue) gives each
- * host thread a real rt_thread: a distinct non-NULL token per host thread. */
-static _Thread_local char g_thread_token;
-
-rt_thread_t rt_thread_self(void)
-{
-    return (rt_thread_t)(void *)&g_thread_token;
-}

@@ -23,6 +23,18 @@ rt_atomic_t lwp_ref_inc(struct rt_lwp *lwp)
     return rt_atomic_add(&lwp->ref, 1);
 }
 
+struct rt_lwp *lwp_self(void)
+{
+    return (struct rt_lwp *)rt_thread_self()->lwp;
+}
+
+void lwp_aspace_switch(struct rt_thread *thread)
+{
+    MMSIM_PRECOND_VOID(thread, "lwp_aspace_switch(NULL)");
+    struct rt_lwp *lwp = thread->lwp;
+    rt_hw_aspace_switch(lwp && lwp->aspace ? lwp->aspace : &rt_kernel_space);
+}
+
 /* Delete the aspace (every varea goes), then its table. */
 static void user_space_free(struct rt_lwp *lwp)
 {

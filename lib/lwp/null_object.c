@@ -15,6 +15,7 @@
 #include <mm_private.h>
 #include <mm_page.h>
 #include <mmsim/machine.h>
+#include <mmsim/mm_check.h>
 
 static RT_DEFINE_SPINLOCK(g_zero_lock); /* guards both below; innermost lock */
 static void *g_zero_page;               /* kernel address, or NULL */
@@ -37,6 +38,22 @@ void *mmsim_lwp_zero_page(void)
     return page;
 }
 
+/* The layer's reference, declared to the invariant checker; all or nothing. */
+static void zero_page_create_locked(void)
+{
+    void *page = rt_pages_alloc_ext(0, PAGE_ANY_AVAILABLE);
+    if (!page)
+        return;
+    if (mmsim_mm_owner_register(page, 1, true) != RT_EOK)
+    {
+        rt_pages_free(page, 0);
+        return;
+    }
+    memset(page, 0, ARCH_PAGE_SIZE);
+    g_zero_page = page;
+    g_zero_generation = mmsim_machine_generation();
+}
+
 /* The zero page with one more reference (for a PTE), allocated on first use;
  * NULL without a free frame. */
 static void *zero_page_for_pte(void)
@@ -44,12 +61,7 @@ static void *zero_page_for_pte(void)
     rt_spin_lock(&g_zero_lock);
     zero_forget_stale_locked();
     if (!g_zero_page)
-    {
-        g_zero_page = rt_pages_alloc_ext(0, PAGE_ANY_AVAILABLE); /* the layer's reference */
-        g_zero_generation = mmsim_machine_generation();
-        if (g_zero_page)
-            memset(g_zero_page, 0, ARCH_PAGE_SIZE);
-    }
+        zero_page_create_locked();
     void *page = g_zero_page;
     if (page)
         rt_page_ref_inc(page, 0);
@@ -63,6 +75,7 @@ void lwp_zero_release_unused(void)
     zero_forget_stale_locked();
     if (g_zero_page && rt_page_ref_get(g_zero_page, 0) == 1)
     {
+        mmsim_mm_owner_register(g_zero_page, 0, true);
         rt_pages_free(g_zero_page, 0);
         g_zero_page = NULL;
     }

@@ -90,6 +90,34 @@ uint64_t mmsim_machine_generation(void)
     return __atomic_load_n(&g_machine.generation, __ATOMIC_ACQUIRE);
 }
 
+static bool leaky(const struct mmsim_leak_report *rep)
+{
+    return rep->frames || rep->heap_bytes || rep->allocator_problems;
+}
+
+/* Everything but the heap, which teardown measures after freeing RAM. */
+static void measure_frames(struct mmsim_leak_report *rep)
+{
+    struct mmsim_mmu_info kinfo;
+    mmsim_mmu_check(&rt_kernel_space, NULL, &kinfo);
+    rep->kernel_tables = kinfo.table_pages ? kinfo.table_pages - 1 : 0;
+    rep->allocator_problems = mmsim_phys_check(stderr);
+    rep->frames = mmsim_phys_allocated_frames() - g_machine.boot_frames;
+}
+
+int mmsim_machine_leaks(struct mmsim_leak_report *out)
+{
+    struct mmsim_leak_report rep;
+    memset(&rep, 0, sizeof rep);
+    if (g_machine.up) {
+        measure_frames(&rep);
+        rep.heap_bytes = (long)mmsim_heap_used() - (long)g_machine.boot_heap;
+    }
+    if (out)
+        *out = rep;
+    return leaky(&rep) ? 1 : 0;
+}
+
 int mmsim_machine_shutdown(struct mmsim_leak_report *out)
 {
     struct mmsim_leak_report rep;
@@ -99,11 +127,7 @@ int mmsim_machine_shutdown(struct mmsim_leak_report *out)
             *out = rep;
         return 0;
     }
-    struct mmsim_mmu_info kinfo;
-    mmsim_mmu_check(&rt_kernel_space, NULL, &kinfo);
-    rep.kernel_tables = kinfo.table_pages ? kinfo.table_pages - 1 : 0;
-    rep.allocator_problems = mmsim_phys_check(stderr);
-    rep.frames = mmsim_phys_allocated_frames() - g_machine.boot_frames;
+    measure_frames(&rep);
     rt_mutex_detach(&rt_kernel_space.bst_lock);
     memset(&rt_kernel_space, 0, sizeof rt_kernel_space);
     mmsim_inject_disarm(MMSIM_ALLOC_PAGE);
@@ -112,7 +136,7 @@ int mmsim_machine_shutdown(struct mmsim_leak_report *out)
     g_machine.up = false;
     if (out)
         *out = rep;
-    return (rep.frames || rep.heap_bytes || rep.allocator_problems) ? 1 : 0;
+    return leaky(&rep) ? 1 : 0;
 }
 
 void mmsim_leak_report_print(const struct mmsim_leak_report *rep, FILE *out)

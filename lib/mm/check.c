@@ -4,13 +4,83 @@
  * live on the host heap, so checking never changes the rt_malloc accounting
  * it may be asked about.
  */
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <mmsim/mm_check.h>
 #include <mmsim/phys.h>
 #include "arch/aarch64/pt.h"
 #include "mm/mm.h"
 
 #define WHO "mm-check"
+#define MAX_REGISTERED 16
+/* DBM: with hardware dirty management a read-only-looking page is writable. */
+#define DESC_DBM (1ull << 51)
+
+/* ---- frames whose owners registered their standing references -------------- */
+
+struct registered
+{
+    void *frame;
+    long refs;
+    bool zero_page;
+};
+
+/* Host-side and per boot, like the aspace registry: a check must never see a
+ * frame an earlier machine registered. */
+static struct
+{
+    pthread_mutex_t lock;
+    struct registered items[MAX_REGISTERED];
+    size_t n;
+    uint64_t generation;
+} g_owners = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void owners_sync_locked(void)
+{
+    if (g_owners.generation != mmsim_machine_generation()) {
+        g_owners.n = 0;
+        g_owners.generation = mmsim_machine_generation();
+    }
+}
+
+static struct registered *owners_find_locked(void *frame)
+{
+    for (size_t i = 0; i < g_owners.n; i++)
+        if (g_owners.items[i].frame == frame)
+            return &g_owners.items[i];
+    return NULL;
+}
+
+int mmsim_mm_owner_register(void *frame, long refs, bool zero_page)
+{
+    MMSIM_PRECOND(frame && refs >= 0, -RT_EINVAL, "mmsim_mm_owner_register: frame non-NULL, refs >= 0");
+    int rc = RT_EOK;
+    pthread_mutex_lock(&g_owners.lock);
+    owners_sync_locked();
+    struct registered *r = owners_find_locked(frame);
+    if (!refs && r)
+        *r = g_owners.items[--g_owners.n];
+    else if (refs && r)
+        *r = (struct registered){ frame, refs, zero_page };
+    else if (refs && g_owners.n < MAX_REGISTERED)
+        g_owners.items[g_owners.n++] = (struct registered){ frame, refs, zero_page };
+    else if (refs)
+        rc = -RT_ENOMEM;
+    pthread_mutex_unlock(&g_owners.lock);
+    return rc;
+}
+
+/* A copy, so a check holds no lock of ours while it takes the aspaces'. */
+static size_t owners_snapshot(struct registered out[MAX_REGISTERED])
+{
+    pthread_mutex_lock(&g_owners.lock);
+    owners_sync_locked();
+    size_t n = g_owners.n;
+    memcpy(out, g_owners.items, n * sizeof *out);
+    pthread_mutex_unlock(&g_owners.lock);
+    return n;
+}
 
 /* One 4 KiB frame as one leaf maps it. */
 struct mapping
@@ -20,6 +90,7 @@ struct mapping
     bool object;        /* under a varea with a mem_obj: the PTE holds a reference (P5) */
     bool anon;          /* under an anonymous object's varea */
     bool user_writable;
+    bool writable_any;  /* at some EL, now or once hardware marks it dirty */
     bool in_store;      /* in a read-only store: nothing runs there */
 };
 
@@ -33,6 +104,8 @@ struct check
     size_t nobjs, cap_objs;
     struct mapping *maps;
     size_t nmaps, cap_maps;
+    struct registered reg[MAX_REGISTERED];
+    size_t nreg;
     struct mmsim_mm_info info;
 };
 
@@ -138,6 +211,7 @@ static void leaf(struct check *c, rt_aspace_t a, uint64_t d, int level, uintptr_
         .object = v && v->mem_obj,
         .anon = v && mm_is_anon(v->mem_obj),
         .user_writable = ((d >> MMU_AP_SHIFT) & 3) == 1,
+        .writable_any = !((d >> MMU_AP_SHIFT) & 2) || (d & DESC_DBM),
         .in_store = is_store(a),
     };
     uint64_t pa0 = d & pt_leaf_mask(level);
@@ -187,14 +261,26 @@ static int by_pa(const void *x, const void *y)
     return a->pa < b->pa ? -1 : a->pa > b->pa;
 }
 
-static long owner_refs(const struct mmsim_mm_owner_ref *owners, size_t n, void *frame)
+static long owner_refs(const struct check *c, const struct mmsim_mm_owner_ref *owners, size_t n, void *frame)
 {
     long refs = 0;
     for (size_t i = 0; i < n; i++)
         if (owners[i].frame == frame)
             refs += owners[i].refs;
+    for (size_t i = 0; i < c->nreg; i++)
+        if (c->reg[i].frame == frame)
+            refs += c->reg[i].refs;
     return refs;
 }
+
+static bool is_zero_page(const struct check *c, void *frame)
+{
+    for (size_t i = 0; i < c->nreg; i++)
+        if (c->reg[i].frame == frame)
+            return c->reg[i].zero_page;
+    return false;
+}
+
 
 /* The mappings [m, m + n) of one frame. */
 static void check_frame(struct check *c, const struct mapping *m, size_t n,
@@ -208,7 +294,7 @@ static void check_frame(struct check *c, const struct mapping *m, size_t n,
         writable |= !m[i].in_store && m[i].user_writable;
     }
     void *frame = mmsim_phys_pa2host(m->pa);
-    long expected = (long)objects + owner_refs(owners, nowners, frame);
+    long expected = (long)objects + owner_refs(c, owners, nowners, frame);
     int refs = rt_page_ref_get(frame, 0);
     if (objects && refs != expected)
         mmsim_problem(c->out, &c->problems, WHO, "frame PA %#llx: %d references, expected %zu mappings + %ld",
@@ -219,6 +305,17 @@ static void check_frame(struct check *c, const struct mapping *m, size_t n,
                       (unsigned long long)m->pa, n, (unsigned long)m->va);
 }
 
+/* The zero page is read-only in every mapping, not only while shared. */
+static void count_zero_page(struct check *c, const struct mapping *m, size_t n)
+{
+    c->info.zero_frames++;
+    c->info.zero_leaves += n;
+    for (size_t i = 0; i < n; i++)
+        if (m[i].writable_any)
+            mmsim_problem(c->out, &c->problems, WHO, "zero page PA %#llx is writable at %#lx",
+                          (unsigned long long)m[i].pa, (unsigned long)m[i].va);
+}
+
 static void check_frames(struct check *c, const struct mmsim_mm_owner_ref *owners, size_t nowners)
 {
     if (c->nmaps)
@@ -227,7 +324,10 @@ static void check_frames(struct check *c, const struct mmsim_mm_owner_ref *owner
         for (j = i + 1; j < c->nmaps && c->maps[j].pa == c->maps[i].pa; j++)
             ;
         check_frame(c, &c->maps[i], j - i, owners, nowners);
-        c->info.data_frames++;
+        if (is_zero_page(c, mmsim_phys_pa2host(c->maps[i].pa)))
+            count_zero_page(c, &c->maps[i], j - i);
+        else
+            c->info.data_frames++;
     }
 }
 
@@ -267,6 +367,7 @@ int mmsim_mm_check(rt_aspace_t const *aspaces, size_t n, const struct mmsim_mm_o
 {
     struct check c = { .out = report };
     MMSIM_PRECOND(aspaces || !n, -1, "mmsim_mm_check: aspaces must not be NULL");
+    c.nreg = owners_snapshot(c.reg);
     collect(&c, aspaces, n);
     for (size_t i = 0; i < c.nspaces; i++)
         check_space(&c, c.spaces[i]);
@@ -296,5 +397,38 @@ int mmsim_mm_check_machine(const struct mmsim_mm_owner_ref *owners, size_t nowne
     size_t got = mm_registry_snapshot(all, n);
     int problems = mmsim_mm_check(all, got < n ? got : n, owners, nowners, report, info);
     free(all);
+    return problems;
+}
+
+/* ---- back to boot ------------------------------------------------------------ */
+
+int mmsim_mm_check_boot_counts(FILE *report, struct mmsim_leak_report *leaks)
+{
+    int problems = 0;
+    if (!mmsim_machine_booted()) {
+        if (leaks)
+            memset(leaks, 0, sizeof *leaks);
+        return 0;
+    }
+    struct registered reg[MAX_REGISTERED];
+    size_t live = mm_registry_snapshot(NULL, 0), nreg = owners_snapshot(reg);
+    if (live)
+        mmsim_problem(report, &problems, WHO, "%zu aspace(s) still live", live);
+    RD_LOCK(&rt_kernel_space);
+    bool kernel_vareas = ASPACE_VAREA_FIRST(&rt_kernel_space) != NULL;
+    RD_UNLOCK(&rt_kernel_space);
+    if (kernel_vareas)
+        mmsim_problem(report, &problems, WHO, "rt_kernel_space still has vareas");
+    for (size_t i = 0; i < nreg; i++)
+        mmsim_problem(report, &problems, WHO, "frame %p still registered with %ld owner reference(s)",
+                      reg[i].frame, reg[i].refs);
+    struct mmsim_leak_report rep;
+    if (mmsim_machine_leaks(&rep))
+        mmsim_problem(report, &problems, WHO,
+                      "not at boot counts: %zu frame(s) (%zu kernel table page(s)), %ld heap byte(s), "
+                      "%d allocator problem(s)",
+                      rep.frames, rep.kernel_tables, rep.heap_bytes, rep.allocator_problems);
+    if (leaks)
+        *leaks = rep;
     return problems;
 }

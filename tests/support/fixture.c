@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <mmsim/mm_check.h>
 #include "fixture.h"
 
 struct mmsim_assert_record fx_asserts;
@@ -32,14 +33,14 @@ int fx_teardown(void **state)
 {
     (void)state;
     mmsim_inject_disarm_all();
+    /* names what is still live (aspaces, registered frames) before the counts */
+    int problems = mmsim_mm_check_boot_counts(stderr, NULL);
     struct mmsim_leak_report rep;
     int leaked = mmsim_machine_shutdown(&rep);
     mmsim_assert_hook_set(NULL, NULL);
-    if (leaked) {
+    if (leaked)
         mmsim_leak_report_print(&rep, stderr);
-        return -1; /* CMocka fails the test when teardown fails */
-    }
-    return 0;
+    return problems || leaked ? -1 : 0; /* CMocka fails the test when teardown fails */
 }
 
 uint64_t fx_rand(uint64_t *s)

@@ -6,6 +6,7 @@
 #include <rtthread.h>
 #define DBG_TAG "test"
 #include <rtdbg.h>
+#include <mmsim/thread.h>
 #include "fixture.h"
 
 static int base_setup(void **state) { return fx_setup_bare(state); }
@@ -226,6 +227,40 @@ static void test_base_atomic_add_returns_previous(void **state)
     assert_non_null(rt_thread_self());
 }
 
+static void *other_thread_self(void *arg)
+{
+    (void)arg;
+    return rt_thread_self();
+}
+
+/* Each host thread is its own simulated thread on CPU 0 until told otherwise. */
+static void test_base_thread_self_is_per_host_thread_and_settable(void **state)
+{
+    (void)state;
+    rt_thread_t mine = rt_thread_self();
+    assert_non_null(mine);
+    assert_null(mine->lwp);
+    pthread_t th;
+    void *theirs = NULL;
+    assert_int_equal(pthread_create(&th, NULL, other_thread_self, NULL), 0);
+    assert_int_equal(pthread_join(th, &theirs), 0);
+    assert_ptr_not_equal(theirs, mine);
+
+    struct rt_thread sim = { .name = "sim" };
+    assert_null(mmsim_thread_set_current(&sim));
+    assert_ptr_equal(rt_thread_self(), &sim);
+    assert_ptr_equal(mmsim_thread_set_current(NULL), &sim);
+    assert_ptr_equal(rt_thread_self(), mine);
+
+    assert_int_equal(rt_hw_cpu_id(), 0);
+    assert_int_equal(mmsim_cpu_set_current_id(3), 0);
+    assert_int_equal(rt_hw_cpu_id(), 3);
+    FX_EXPECT_ASSERTS(1, assert_int_equal(mmsim_cpu_set_current_id(RT_CPUS_NR), 3));
+    FX_EXPECT_ASSERTS(1, assert_int_equal(mmsim_cpu_set_current_id(-1), 3));
+    assert_int_equal(rt_hw_cpu_id(), 3);
+    assert_int_equal(mmsim_cpu_set_current_id(0), 3);
+}
+
 static void test_base_badinput_realloc_and_mutex(void **state)
 {
     (void)state;
@@ -243,6 +278,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, base_setup, base_teardown)
+        T(test_base_thread_self_is_per_host_thread_and_settable),
         T(test_base_malloc_free_accounts_exact_bytes),
         T(test_base_malloc_zero_and_overflow_return_null),
         T(test_base_realloc_keeps_contents_and_balance),

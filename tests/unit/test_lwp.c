@@ -11,6 +11,7 @@
 #include <string.h>
 #include <lwp.h>
 #include <mmsim/mm_check.h>
+#include <mmsim/thread.h>
 #include "mm_util.h"
 
 static struct rt_lwp *g_lwp; /* with a user space and its stack */
@@ -36,6 +37,14 @@ static int teardown(void **state)
 }
 
 static rt_aspace_t as(void) { return g_lwp->aspace; }
+
+/* The machine-wide checker's counters (it must find nothing wrong). */
+static struct mmsim_mm_info mm_info(void)
+{
+    struct mmsim_mm_info info;
+    assert_int_equal(mmsim_mm_check_machine(NULL, 0, stderr, &info), 0);
+    return info;
+}
 static intptr_t err_of(void *ret) { return (intptr_t)ret; }
 
 /* A private user mapping exactly at va: its start. */
@@ -60,11 +69,13 @@ static void *mmap_ok(void *addr, size_t len, int flags)
 static void check_mm(rt_aspace_t other)
 {
     rt_aspace_t live[2] = { as(), other };
-    void *owned[1] = { mmsim_lwp_zero_page() };
-    mmt_mm_check(live, 2, owned, 1);
+    mmt_mm_check(live, 2, NULL, 0);
     /* the machine-wide form sees the same aspaces through mm's registry */
-    struct mmsim_mm_owner_ref zero_ref = { owned[0], 1 };
-    assert_int_equal(mmsim_mm_check_machine(&zero_ref, owned[0] ? 1 : 0, stderr, NULL), 0);
+    struct mmsim_mm_info info;
+    assert_int_equal(mmsim_mm_check_machine(NULL, 0, stderr, &info), 0);
+    assert_true(info.zero_frames <= 1);
+    if (!mmsim_lwp_zero_page())
+        assert_int_equal(info.zero_leaves, 0);
 }
 
 /* ---- processes and the user space ------------------------------------------------ */
@@ -434,6 +445,12 @@ static void test_lwp_anonymous_reads_zero_page_and_write_copies(void **state)
     assert_int_equal(rt_page_ref_get(zero, 0), 3);
     assert_true(mmt_write_faults(as(), p0)); /* never writable */
     check_mm(NULL);
+    /* two leaves onto one zero page; the fresh stack maps nothing */
+    struct mmsim_mm_info info = mm_info();
+    assert_int_equal(info.zero_frames, 1);
+    assert_int_equal(info.zero_leaves, 2);
+    assert_int_equal(info.data_frames, 0);
+    assert_int_equal(info.leaves, 2);
 
     size_t frames = mmt_frames() - mmt_tables(as());
     struct rt_aspace_fault_msg msg = {
@@ -451,6 +468,10 @@ static void test_lwp_anonymous_reads_zero_page_and_write_copies(void **state)
     assert_int_equal(mmt_peek(as(), p1), 0);
     assert_true(mmt_write_faults(as(), p1));
     check_mm(NULL);
+    info = mm_info(); /* p0 now on its private copy */
+    assert_int_equal(info.zero_frames, 1);
+    assert_int_equal(info.zero_leaves, 1);
+    assert_int_equal(info.data_frames, 1);
 
     struct rt_lwp *other = lwp_create(LWP_CREATE_FLAG_NONE);
     assert_int_equal(lwp_user_space_init(other, RT_FALSE), RT_EOK);
@@ -459,6 +480,7 @@ static void test_lwp_anonymous_reads_zero_page_and_write_copies(void **state)
     assert_ptr_equal(mmt_frame(other->aspace, ova), zero);
     assert_int_equal(rt_page_ref_get(zero, 0), 3);
     check_mm(other->aspace);
+    assert_int_equal(mm_info().zero_leaves, 2);
     assert_int_equal(lwp_ref_dec(other), 1);
     assert_int_equal(rt_page_ref_get(zero, 0), 2);
 
@@ -467,6 +489,99 @@ static void test_lwp_anonymous_reads_zero_page_and_write_copies(void **state)
     assert_null(mmsim_lwp_zero_page());
     assert_int_equal(mmt_peek(as(), p0 + 5), 0x5a);
     check_mm(NULL);
+    info = mm_info();
+    assert_int_equal(info.zero_frames, 0);
+    assert_int_equal(info.zero_leaves, 0);
+    assert_int_equal(info.data_frames, 1);
+}
+
+/* A zero page made writable by a stray PTE edit is reported even though
+ * only one PTE maps it (no sharing is needed to corrupt every reader). */
+static void test_lwp_check_reports_a_writable_zero_page(void **state)
+{
+    (void)state;
+    char *va = mmap_ok(NULL, PAGE, MAP_PRIVATE | MAP_ANONYMOUS);
+    assert_int_equal(mmt_peek(as(), va), 0);
+    assert_int_equal(mm_info().zero_leaves, 1);
+    void *pa = rt_hw_mmu_v2p(as(), va);
+    assert_ptr_equal(rt_hw_mmu_map(as(), va, pa, PAGE, MMU_MAP_U_RWCB), va);
+    assert_int_not_equal(mmsim_mm_check_machine(NULL, 0, NULL, NULL), 0);
+    assert_ptr_equal(rt_hw_mmu_map(as(), va, pa, PAGE, MMU_MAP_U_ROCB), va);
+    assert_int_equal(mmsim_mm_check_machine(NULL, 0, stderr, NULL), 0);
+}
+
+/* The zero page is registered with the checker when it is made; when the
+ * registry is full the fault fails and nothing is left behind. */
+static void test_lwp_zero_fault_fails_cleanly_when_the_checker_registry_is_full(void **state)
+{
+    (void)state;
+    char *va = mmap_ok(NULL, PAGE, MAP_PRIVATE | MAP_ANONYMOUS);
+    static char fake[16][8];
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(mmsim_mm_owner_register(fake[i], 1, false), RT_EOK);
+    assert_int_equal(mmsim_mm_owner_register(&fake[0][1], 1, false), -RT_ENOMEM);
+    size_t frames = mmt_frames();
+    struct rt_aspace_fault_msg msg = {
+        .fault_op = MM_FAULT_OP_READ, .fault_type = MM_FAULT_TYPE_GENERIC_MMU, .fault_vaddr = va,
+    };
+    assert_int_equal(rt_aspace_fault_try_fix(as(), &msg), MM_FAULT_FIXABLE_FALSE);
+    assert_null(mmsim_lwp_zero_page());
+    assert_int_equal(mmt_frames(), frames);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(mmsim_mm_owner_register(fake[i], 0, false), RT_EOK);
+    assert_int_equal(mmt_peek(as(), va), 0);
+    assert_non_null(mmsim_lwp_zero_page());
+}
+
+/* lwp_self is the calling simulated thread's process; switching installs
+ * its user space (or the kernel's for a kernel thread). */
+static void test_lwp_self_follows_the_current_thread(void **state)
+{
+    (void)state;
+    assert_null(lwp_self());
+    struct rt_thread t = { .name = "user" };
+    t.lwp = g_lwp;
+    struct rt_thread *prev = mmsim_thread_set_current(&t);
+    assert_ptr_equal(rt_thread_self(), &t);
+    assert_ptr_equal(lwp_self(), g_lwp);
+    lwp_aspace_switch(rt_thread_self());
+    assert_ptr_equal(rt_hw_mmu_tbl_get(), as()->page_table);
+    assert_ptr_equal(mmsim_thread_set_current(prev), &t);
+    assert_null(lwp_self());
+    lwp_aspace_switch(rt_thread_self());
+    assert_ptr_equal(rt_hw_mmu_tbl_get(), rt_kernel_space.page_table);
+    FX_EXPECT_ASSERTS(1, lwp_aspace_switch(NULL));
+}
+
+/* Every process gone: the allocator and the heap are back at boot. */
+static void test_lwp_boot_counts_once_every_process_is_gone(void **state)
+{
+    (void)state;
+    char *va = mmap_ok(NULL, 4 * PAGE, MAP_PRIVATE | MAP_ANONYMOUS);
+    assert_int_equal(mmt_peek(as(), va), 0);
+    assert_true(mmt_user_write(as(), va + PAGE, 1));
+    struct rt_lwp *child = lwp_create(LWP_CREATE_FLAG_NONE);
+    assert_int_equal(lwp_user_space_init(child, RT_TRUE), RT_EOK);
+    assert_int_equal(lwp_fork_aspace(child, g_lwp), RT_EOK);
+    struct mmsim_leak_report rep;
+    assert_int_not_equal(mmsim_mm_check_boot_counts(NULL, &rep), 0); /* two live aspaces */
+    assert_true(rep.frames > 0);
+    assert_int_equal(lwp_ref_dec(child), 1);
+    assert_int_equal(lwp_ref_dec(g_lwp), 1);
+    g_lwp = NULL;
+    assert_int_equal(mmsim_mm_check_boot_counts(stderr, &rep), 0);
+    assert_int_equal(rep.frames, 0);
+    assert_int_equal(rep.heap_bytes, 0);
+    /* one stray frame or heap byte is enough to fail it */
+    void *frame = rt_pages_alloc_ext(0, PAGE_ANY_AVAILABLE);
+    assert_int_equal(mmsim_mm_check_boot_counts(NULL, &rep), 1);
+    assert_int_equal(rep.frames, 1);
+    rt_pages_free(frame, 0);
+    void *heap = rt_malloc(24);
+    assert_int_equal(mmsim_mm_check_boot_counts(NULL, &rep), 1);
+    assert_int_equal(rep.heap_bytes, 24);
+    rt_free(heap);
+    assert_int_equal(mmsim_mm_check_boot_counts(NULL, NULL), 0);
 }
 
 /* The stack is zero-page backed too; a write to it copies. */
@@ -1003,6 +1118,10 @@ int main(void)
         T(test_lwp_mmap_fix_private),
         T(test_aspace_map_expand_in_an_lwp),
         T(test_aspace_unmap_range_invalid_param_in_an_lwp),
+        T(test_lwp_check_reports_a_writable_zero_page),
+        T(test_lwp_zero_fault_fails_cleanly_when_the_checker_registry_is_full),
+        T(test_lwp_self_follows_the_current_thread),
+        T(test_lwp_boot_counts_once_every_process_is_gone),
         T(test_lwp_anonymous_reads_zero_page_and_write_copies),
         T(test_lwp_stack_faults_in_over_the_zero_page),
         T(test_lwp_zero_object_refuses_a_shared_mapping),

@@ -70,6 +70,13 @@ struct rt_lwp
 
 /* A process with one reference and no address space; NULL without heap. */
 struct rt_lwp *lwp_create(rt_base_t flags);
+/* The process of the calling simulated thread (rt_thread_self()->lwp), or
+ * NULL for a kernel thread. */
+struct rt_lwp *lwp_self(void);
+/* Make `thread`'s process's user space current on this CPU (rt_kernel_space
+ * for a kernel thread), as RT-Thread does when it schedules the thread. */
+void lwp_aspace_switch(struct rt_thread *thread);
+
 /* Take a reference; returns the count before. */
 rt_atomic_t lwp_ref_inc(struct rt_lwp *lwp);
 /* Drop a reference; returns the count before. Dropping the last deletes the
@@ -146,8 +153,9 @@ void *lwp_v2p(struct rt_lwp *lwp, void *vaddr);
  * private; page_read zero-fills, page_write refuses. */
 extern struct rt_mem_obj mmsim_lwp_null_object;
 /* The shared zero page (kernel address) while one exists, else NULL. The lwp
- * layer holds one reference on it besides one per PTE (the owner reference
- * for mmsim_mm_check), and frees it as soon as no PTE maps it any more. */
+ * layer holds one reference on it besides one per PTE (registered with
+ * mmsim_mm_owner_register as a zero page, so checks count it apart), and
+ * frees it as soon as no PTE maps it any more. */
 void *mmsim_lwp_zero_page(void);
 
 #ifdef __cplusplus

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
+#include "rtconfig.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -93,7 +94,13 @@ struct rt_spinlock
 #define RT_SPINLOCK_INIT { PTHREAD_MUTEX_INITIALIZER }
 #define RT_DEFINE_SPINLOCK(x) struct rt_spinlock x = RT_SPINLOCK_INIT
 
-struct rt_thread;
+/* The subset of RT-Thread's thread control block mm and lwp read. */
+struct rt_thread
+{
+    char name[RT_NAME_MAX];
+    void *lwp;       /* the process this thread belongs to (RT_USING_SMART), or NULL */
+    rt_uint8_t oncpu; /* the simulated CPU it last ran on */
+};
 typedef struct rt_thread *rt_thread_t;
 
 #ifdef __cplusplus

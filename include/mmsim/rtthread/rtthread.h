@@ -87,8 +87,12 @@ rt_inline rt_atomic_t rt_atomic_compare_exchange_strong(volatile rt_atomic_t *pt
 /* ---- threads ------------------------------------------------------------ */
 
 /* The simulated thread the calling host thread acts as; never NULL on a
- * host (every host thread counts as running under the scheduler). */
+ * host (every host thread counts as running under the scheduler): the one
+ * mmsim_thread_set_current installed, else the host thread's own. */
 rt_thread_t rt_thread_self(void);
+/* The simulated CPU the calling host thread acts as (0 unless a simulated
+ * CPU said otherwise through mmsim_cpu_set_current_id). */
+int rt_hw_cpu_id(void);
 
 /* ---- cache maintenance: nothing to do on a coherent host --------------- */
 
