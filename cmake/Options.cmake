@@ -6,6 +6,7 @@ option(MMSIM_WERROR        "Treat compiler warnings as errors" ON)
 option(MMSIM_DEBUG_AIDS    "Poison freed frames, quarantine, uninitialised-frame pattern" ON)
 option(MMSIM_COVERAGE      "Instrument for gcov coverage (gcc)" OFF)
 set(MMSIM_SANITIZERS "" CACHE STRING "Comma-separated -fsanitize= list, e.g. address,undefined")
+option(MMSIM_LTO           "Link-time optimisation across the library (release/benchmarks)" OFF)
 set(MMSIM_QEMU_XCHECK "AUTO" CACHE STRING "Cross-check the walker against qemu-system-aarch64: ON, OFF or AUTO")
 
 # Flags travel on an INTERFACE target rather than CMAKE_C_FLAGS so that
@@ -25,6 +26,20 @@ endif()
 if(MMSIM_SANITIZERS)
   target_compile_options(mmsim_options INTERFACE -fsanitize=${MMSIM_SANITIZERS} -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_link_options(mmsim_options INTERFACE -fsanitize=${MMSIM_SANITIZERS})
+endif()
+# The fault path crosses layers on every step (PA to host, table walk, page
+# records); without LTO none of those small calls inline. Fat objects keep
+# the installed static library linkable by consumers built without LTO.
+if(MMSIM_LTO)
+  include(CheckIPOSupported)
+  check_ipo_supported(RESULT _ipo_ok OUTPUT _ipo_msg LANGUAGES C)
+  if(NOT _ipo_ok)
+    message(FATAL_ERROR "MMSIM_LTO=ON but the compiler cannot do LTO: ${_ipo_msg}")
+  endif()
+  set(CMAKE_INTERPROCEDURAL_OPTIMIZATION ON)
+  if(CMAKE_C_COMPILER_ID STREQUAL "GNU")
+    add_compile_options(-ffat-lto-objects)
+  endif()
 endif()
 if(MMSIM_COVERAGE)
   target_compile_options(mmsim_options INTERFACE --coverage -O0)

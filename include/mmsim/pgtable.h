@@ -38,6 +38,12 @@ void *mmsim_mmu_map_reserved(struct rt_aspace *aspace, void *v_addr, void *p_add
 /* Free the reserved pages that were not used. */
 void mmsim_mmu_reserve_release(struct mmsim_mmu_reserve *r);
 
+/* Table pages unmapping the 4 KiB page at v_addr would free right now (0..3;
+ * 3 when v_addr is not a 4 KiB leaf): what a caller that replaces the page
+ * must reserve so the map that follows the unmap cannot fail. The answer
+ * holds while the caller keeps others from changing the tables. */
+size_t mmsim_mmu_unmap_frees(struct rt_aspace *aspace, void *v_addr);
+
 struct mmsim_mmu_info
 {
     size_t table_pages;  /* including the root */

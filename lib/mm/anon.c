@@ -166,17 +166,26 @@ static void io_msg_to_fault(const struct rt_aspace_io_msg *io, enum rt_mm_fault_
     rt_mm_fault_res_init(&msg->response);
 }
 
+/* Copy the frame `pa` (ARCH_MAP_FAILED: none) into the buffer. */
+static void copy_frame(void *pa, struct rt_aspace_io_msg *io)
+{
+    void *frame = pa == ARCH_MAP_FAILED ? RT_NULL : rt_kmem_p2v(pa);
+    if (!frame)
+        return;
+    memcpy(io->buffer_vaddr, frame, ARCH_PAGE_SIZE);
+    io->response.status = MM_FAULT_STATUS_OK;
+}
+
 static void read_through(rt_aspace_t aspace, void *va, struct rt_aspace_io_msg *io)
 {
-    if (rt_aspace_page_get_phy(aspace, va, io->buffer_vaddr) == RT_EOK)
-        io->response.status = MM_FAULT_STATUS_OK;
+    copy_frame(rt_hw_mmu_v2p(aspace, va), io);
 }
 
 static void anon_page_read(struct rt_varea *varea, struct rt_aspace_io_msg *io)
 {
-    rt_aspace_t here = varea->aspace;
-    if (rt_hw_mmu_v2p(here, io->fault_vaddr) != ARCH_MAP_FAILED) {
-        read_through(here, io->fault_vaddr, io);
+    void *pa = rt_hw_mmu_v2p(varea->aspace, io->fault_vaddr);
+    if (pa != ARCH_MAP_FAILED) { /* one walk: a COW copies on every fault */
+        copy_frame(pa, io);
         return;
     }
     struct rt_aspace_fault_msg msg;
@@ -378,7 +387,7 @@ static int cow_reserve(struct cow *c, void *old_pa)
     /* Replacing a mapped page can free the tables above it before the copy is
      * mapped: reserve for an empty part of the tables. */
     if (old_pa != ARCH_MAP_FAILED)
-        return mm_reserve_table_pages(&c->tables, mm_tables_upper_bound((uintptr_t)c->va, 0, ARCH_PAGE_SIZE));
+        return mm_reserve_table_pages(&c->tables, mmsim_mmu_unmap_frees(c->aspace, c->va));
     return mmsim_mmu_reserve(c->aspace, c->va, (void *)((uintptr_t)c->frame + PV_OFFSET), ARCH_PAGE_SIZE, &c->tables);
 }
 

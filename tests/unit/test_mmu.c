@@ -401,6 +401,36 @@ static void test_mmu_tlb_calls_reach_installed_hooks(void **state)
     assert_int_equal(c1.switches - c0.switches, 1);
 }
 
+/* What replacing one page must reserve: exactly the tables its unmap frees,
+ * and the map that follows the unmap then needs no allocation. */
+static void test_mmu_unmap_frees_counts_the_tables_a_page_holds_alone(void **state)
+{
+    (void)state;
+    void *va = (void *)0x10000000, *next = (void *)(0x10000000 + PAGE);
+    assert_int_equal(mmsim_mmu_unmap_frees(&g_as, va), 3); /* nothing there: assume the worst */
+    assert_non_null(map(0x10000000, 0x48000000, PAGE, MMU_MAP_U_RWCB));
+    assert_int_equal(mmsim_mmu_unmap_frees(&g_as, va), 3); /* alone in L3, L2 and L1 */
+    assert_non_null(map(0x10000000 + PAGE, 0x48001000, PAGE, MMU_MAP_U_RWCB));
+    assert_int_equal(mmsim_mmu_unmap_frees(&g_as, va), 0);
+    assert_int_equal(mmsim_mmu_unmap_frees(&g_as, next), 0);
+    /* another L3 under the same L2: an L3 goes, the L2 stays */
+    assert_non_null(map(0x10200000, 0x48002000, PAGE, MMU_MAP_U_RWCB));
+    rt_hw_mmu_unmap(&g_as, next, PAGE);
+    assert_int_equal(mmsim_mmu_unmap_frees(&g_as, va), 1);
+    /* a 2 MiB block is split, not freed: the worst case again */
+    assert_non_null(map(0x40000000, 0x48200000, SECTION, MMU_MAP_U_RWCB));
+    assert_int_equal(mmsim_mmu_unmap_frees(&g_as, (void *)0x40001000), 3);
+
+    struct mmsim_mmu_reserve r = { NULL, 0 };
+    size_t before = allocated();
+    rt_hw_mmu_unmap(&g_as, va, PAGE);
+    assert_int_equal(before - allocated(), 1);
+    mmsim_inject_arm(MMSIM_ALLOC_PAGE, 1, MMSIM_INJECT_PERSISTENT);
+    assert_non_null(mmsim_mmu_map_reserved(&g_as, (void *)(0x10200000 + PAGE), (void *)0x48003000, PAGE, MMU_MAP_U_RWCB, &r));
+    assert_int_equal(mmsim_inject_disarm(MMSIM_ALLOC_PAGE), 0);
+    FX_EXPECT_ASSERTS(1, assert_int_equal(mmsim_mmu_unmap_frees(NULL, va), 0));
+}
+
 static void test_mmu_reservation_lets_map_succeed_without_memory(void **state)
 {
     (void)state;
@@ -525,6 +555,7 @@ int main(void)
         T(test_mmu_perm_helpers_follow_aarch64),
         T(test_mmu_tlb_calls_reach_installed_hooks),
         T(test_mmu_reservation_lets_map_succeed_without_memory),
+        T(test_mmu_unmap_frees_counts_the_tables_a_page_holds_alone),
         T(test_mmu_checker_detects_wrong_table_count),
         T(test_mmu_v2p_agrees_with_hardware_walk),
         T(test_mmu_concurrent_edits_keep_tables_consistent),

@@ -294,6 +294,29 @@ void rt_hw_mmu_unmap(struct rt_aspace *aspace, void *v_addr, size_t size)
         LOG_E("unmap [%p, +0x%zx): no page to split a block; nothing was unmapped", v_addr, size);
 }
 
+size_t mmsim_mmu_unmap_frees(struct rt_aspace *aspace, void *v_addr)
+{
+    MMSIM_PRECOND(aspace && aspace->page_table, 0, "aspace and its page table must exist");
+    uint64_t va = (uintptr_t)v_addr;
+    uint64_t *path[4] = { aspace->page_table, NULL, NULL, NULL };
+    MM_PGTBL_LOCK(aspace);
+    int level = 0;
+    while (level < 3 && pt_is_table(path[level][pt_index(va, level)], level)) {
+        path[level + 1] = pt_table_host(path[level][pt_index(va, level)]);
+        level++;
+    }
+    size_t frees = 0;
+    if (level != 3 || !pt_is_leaf(path[3][pt_index(va, 3)], 3))
+        frees = 3; /* a block to split or nothing to unmap: assume the worst */
+    else /* a table goes when its last entry does (the root never) */
+        while (level > 0 && rt_page_ref_get(path[level], 0) == 1) {
+            frees++;
+            level--;
+        }
+    MM_PGTBL_UNLOCK(aspace);
+    return frees;
+}
+
 /* ---- v2p, tables ---------------------------------------------------------- */
 
 void *rt_hw_mmu_v2p(struct rt_aspace *aspace, void *vaddr)
