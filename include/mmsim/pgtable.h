@@ -72,6 +72,24 @@ void mmsim_mmu_regs(struct rt_aspace *aspace, struct mmsim_vmsa_regs *out);
 bool mmsim_mmu_translate(struct rt_aspace *aspace, uint64_t va, const struct mmsim_vmsa_access *acc,
                          struct mmsim_vmsa_result *res);
 
+/* How leaves are written from now on, machine-wide (the simulated CPU's
+ * hardware options): `af_clear` makes them with AF=0, so the first access
+ * takes an access-flag fault (software-managed access flag, an mmsim policy:
+ * RT-Thread always sets AF); `dbm` makes writable leaves writable-clean
+ * (DBM=1, AP[2]=1) for hardware dirty-state management. Both off at boot. */
+void mmsim_mmu_leaf_policy_set(bool af_clear, bool dbm);
+/* Set AF in the leaf mapping v_addr (the software access-flag fix; no TLB
+ * maintenance needed: an AF=0 entry is never cached). RT_EOK or -RT_ENOENT. */
+int mmsim_mmu_set_access_flag(struct rt_aspace *aspace, void *v_addr);
+
+/* Table pages made and freed since the process started, roots included. */
+struct mmsim_mmu_counters
+{
+    uint64_t tables_installed;
+    uint64_t tables_freed;
+};
+void mmsim_mmu_counters_get(struct mmsim_mmu_counters *out);
+
 /* TLB maintenance hooks (installed by the simulated CPU). Any may be NULL. */
 struct mmsim_tlb_ops
 {

@@ -41,6 +41,9 @@ uint64_t mmsim_phys_host2pa(const void *host);
 enum mmsim_frame_state mmsim_phys_frame_state(uint64_t pa);
 /* Sequence number of the free that last released the frame at `pa` (0: never). */
 uint32_t mmsim_phys_frame_free_seq(uint64_t pa);
+/* The sequence number the latest free got (0: none since boot): a tool that
+ * notes it before an operation can tell which frees that operation made. */
+uint32_t mmsim_phys_free_seq(void);
 
 struct mmsim_phys_stats
 {

@@ -61,6 +61,7 @@ int mmsim_machine_boot(const struct mmsim_machine_config *cfg)
     if (rc != RT_EOK)
         return rc;
     mmsim_heap_set_total(cfg->heap_size);
+    mmsim_mmu_leaf_policy_set(false, false); /* RT-Thread's leaves until a CPU model says otherwise */
     g_machine.boot_heap = mmsim_heap_used();
     rc = kernel_space_init();
     if (rc != RT_EOK) {

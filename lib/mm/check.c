@@ -210,7 +210,8 @@ static void leaf(struct check *c, rt_aspace_t a, uint64_t d, int level, uintptr_
     struct mapping m = {
         .object = v && v->mem_obj,
         .anon = v && mm_is_anon(v->mem_obj),
-        .user_writable = ((d >> MMU_AP_SHIFT) & 3) == 1,
+        /* AP[1] user access, AP[2] read-only unless hardware may dirty it */
+        .user_writable = ((d >> MMU_AP_SHIFT) & 1) && (!((d >> MMU_AP_SHIFT) & 2) || (d & DESC_DBM)),
         .writable_any = !((d >> MMU_AP_SHIFT) & 2) || (d & DESC_DBM),
         .in_store = is_store(a),
     };

@@ -545,3 +545,11 @@ void mmsim_phys_unpoison_all(void)
     }
 #endif
 }
+
+uint32_t mmsim_phys_free_seq(void)
+{
+    pthread_mutex_lock(&g_phys.lock);
+    uint32_t seq = g_phys.free_seq;
+    pthread_mutex_unlock(&g_phys.lock);
+    return seq;
+}

@@ -206,7 +206,8 @@ void mmsim_sim_stats_print(FILE *out, bool json);
 
 /* Name the mm operation about to run (the stale check reports it when an
  * entry it left stale is hit). Scenario steps and the driver call this;
- * NULL clears. The string must outlive the next call. */
+ * NULL clears. The string must outlive the next call (a copy is kept for
+ * use-after-free reports: which operation freed a frame). */
 void mmsim_sim_note_op(const char *what);
 /* Valid entries of a CPU's TLB. */
 unsigned mmsim_cpu_tlb_entries(struct mmsim_cpu *cpu);

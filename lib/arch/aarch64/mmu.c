@@ -18,6 +18,44 @@
 #define DBG_TAG "mmu"
 #include <rtdbg.h>
 
+/* ---- machine-wide policy and counters ------------------------------------ */
+
+static struct
+{
+    bool af_clear; /* leaves made with AF=0 (software-managed access flag) */
+    bool dbm;      /* writable leaves made writable-clean (DBM=1, AP[2]=1) */
+} g_policy;
+
+static uint64_t g_tables_installed, g_tables_freed;
+
+void mmsim_mmu_leaf_policy_set(bool af_clear, bool dbm)
+{
+    __atomic_store_n(&g_policy.af_clear, af_clear, __ATOMIC_RELAXED);
+    __atomic_store_n(&g_policy.dbm, dbm, __ATOMIC_RELAXED);
+}
+
+void mmsim_mmu_counters_get(struct mmsim_mmu_counters *out)
+{
+    out->tables_installed = __atomic_load_n(&g_tables_installed, __ATOMIC_RELAXED);
+    out->tables_freed = __atomic_load_n(&g_tables_freed, __ATOMIC_RELAXED);
+}
+
+static void count_table(uint64_t *counter)
+{
+    __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
+
+/* The leaf attributes a map writes under the machine's policy. */
+static uint64_t leaf_attr(uint64_t attr)
+{
+    if (__atomic_load_n(&g_policy.af_clear, __ATOMIC_RELAXED))
+        attr &= ~MMU_ATTR_AF;
+    bool writable = !((attr >> MMU_AP_SHIFT) & 2);
+    if (writable && __atomic_load_n(&g_policy.dbm, __ATOMIC_RELAXED))
+        attr |= MMU_ATTR_DBM | (2ul << MMU_AP_SHIFT);
+    return attr;
+}
+
 /* ---- reservation pool --------------------------------------------------- */
 
 static void *pool_take(struct mmsim_mmu_reserve *r)
@@ -27,6 +65,7 @@ static void *pool_take(struct mmsim_mmu_reserve *r)
     r->pool = *(void **)page;
     r->npages--;
     memset(page, 0, ARCH_PAGE_SIZE);
+    count_table(&g_tables_installed);
     return page;
 }
 
@@ -159,7 +198,7 @@ static void *map_locked(struct rt_aspace *aspace, uint64_t va, uint64_t pa, uint
                   : "a 2 MiB block must not replace a page table that holds mappings");
     if ((size_t)need > r->npages && pool_fill(r, (size_t)need - r->npages) != RT_EOK)
         return NULL;
-    map_commit(aspace->page_table, 0, vlo, vlo + size, pa, attr & MMU_ATTRIB_MASK, leaf_level, r);
+    map_commit(aspace->page_table, 0, vlo, vlo + size, pa, leaf_attr(attr & MMU_ATTRIB_MASK), leaf_level, r);
     return (void *)(uintptr_t)va;
 }
 
@@ -259,8 +298,10 @@ static long unmap_commit(uint64_t *tbl, int level, uint64_t va, uint64_t end, st
             continue; /* not valid at this level: treat as unmapped */
         uint64_t *child = pt_table_host(*slot);
         long sub = unmap_commit(child, level + 1, cur, next, r);
-        if (sub != 0 && mmsim_page_ref_adjust(child, (int)sub) == 0)
+        if (sub != 0 && mmsim_page_ref_adjust(child, (int)sub) == 0) {
             *slot = 0;
+            count_table(&g_tables_freed);
+        }
         delta += sub;
     }
     return delta;
@@ -341,8 +382,10 @@ void *rt_hw_mmu_v2p(struct rt_aspace *aspace, void *vaddr)
 void *rt_hw_mmu_pgtbl_create(void)
 {
     void *tbl = rt_pages_alloc_ext(0, PAGE_ANY_AVAILABLE);
-    if (tbl)
+    if (tbl) {
         memset(tbl, 0, ARCH_PAGE_SIZE);
+        count_table(&g_tables_installed);
+    }
     return tbl;
 }
 
@@ -350,6 +393,29 @@ void rt_hw_mmu_pgtbl_delete(void *pgtbl)
 {
     MMSIM_PRECOND_VOID(pgtbl != NULL, "page table must not be NULL");
     rt_pages_free(pgtbl, 0);
+    count_table(&g_tables_freed);
+}
+
+int mmsim_mmu_set_access_flag(struct rt_aspace *aspace, void *v_addr)
+{
+    MMSIM_PRECOND(aspace && aspace->page_table, -RT_EINVAL, "aspace and its page table must exist");
+    uint64_t va = (uintptr_t)v_addr & PT_VA_MASK;
+    uint64_t *tbl = aspace->page_table;
+    int rc = -RT_ENOENT;
+    MM_PGTBL_LOCK(aspace);
+    for (int level = 0; level <= 3; level++) {
+        uint64_t *slot = &tbl[pt_index(va, level)];
+        if (pt_is_leaf(*slot, level)) {
+            __atomic_fetch_or(slot, (uint64_t)MMU_ATTR_AF, __ATOMIC_RELEASE);
+            rc = RT_EOK;
+            break;
+        }
+        if (!pt_is_table(*slot, level))
+            break;
+        tbl = pt_table_host(*slot);
+    }
+    MM_PGTBL_UNLOCK(aspace);
+    return rc;
 }
 
 /* ---- control ------------------------------------------------------------ */
@@ -376,9 +442,11 @@ static uint64_t control_apply(uint64_t d, enum rt_mmu_cntl cmd)
         return (d & ~(7ULL << MMU_MA_SHIFT)) | ((uint64_t)NORMAL_MEM << MMU_MA_SHIFT);
     case MMU_CNTL_NONCACHE:
         return (d & ~(7ULL << MMU_MA_SHIFT)) | ((uint64_t)NORMAL_NOCACHE_MEM << MMU_MA_SHIFT);
-    case MMU_CNTL_READONLY:
-        return d | (2ULL << MMU_AP_SHIFT);
-    default: /* MMU_CNTL_READWRITE */
+    case MMU_CNTL_READONLY: /* without DBM, or hardware would make it writable again */
+        return (d | (2ULL << MMU_AP_SHIFT)) & ~MMU_ATTR_DBM;
+    default: /* MMU_CNTL_READWRITE, writable-clean under the DBM policy */
+        if (__atomic_load_n(&g_policy.dbm, __ATOMIC_RELAXED))
+            return d | MMU_ATTR_DBM | (2ULL << MMU_AP_SHIFT);
         return d & ~(2ULL << MMU_AP_SHIFT);
     }
 }

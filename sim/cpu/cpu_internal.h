@@ -1,0 +1,93 @@
+/*
+ * The simulator's private state, shared by its files: the CPUs, the
+ * processes, and the ASID of each address space a process runs on.
+ */
+#ifndef MMSIM_CPU_INTERNAL_H
+#define MMSIM_CPU_INTERNAL_H
+
+#include <pthread.h>
+#include <rtthread.h>
+#include "simcpu.h"
+#include "simtlb.h"
+#include "asid.h"
+#include "simwalk.h"
+
+/* Caller errors: RT_ASSERT through mmsim's hook, naming the precondition;
+ * when the hook returns, the function returns without changing anything. */
+#define SIM_PRECOND(cond, ret, msg)                                          \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            mmsim_assert_fail(#cond, __func__, __FILE__, __LINE__, (msg));   \
+            return ret;                                                      \
+        }                                                                    \
+    } while (0)
+#define SIM_PRECOND_VOID(cond, msg) SIM_PRECOND(cond, , msg)
+
+/* An aspace and its ASID context; on the heap because the allocator keeps
+ * a pointer to the context while a CPU runs it, and fork moves a process to
+ * a fresh aspace while a CPU may still run the old one. */
+struct sim_binding
+{
+    rt_aspace_t aspace;
+    struct mmsim_asid_ctx ctx;
+};
+
+struct mmsim_proc
+{
+    char name[RT_NAME_MAX];
+    struct rt_lwp *lwp;
+    struct rt_thread thread;      /* its one simulated thread */
+    struct sim_binding *bind;     /* changed only under g_sim.lock */
+    struct mmsim_cpu_stats stats;
+    struct mmsim_proc *next;      /* on the simulator's list */
+};
+
+struct mmsim_cpu
+{
+    unsigned id;
+    struct mmsim_simtlb *tlb;
+    struct mmsim_proc *current;   /* NULL: a kernel thread runs */
+    struct rt_thread idle;        /* the kernel thread when no process runs */
+    unsigned el;
+    bool pan;
+    uint16_t asid;                /* TTBR0's ASID */
+    struct mmsim_simwalk_regs regs;
+    struct mmsim_simwalk_ctx walk; /* decoded from regs */
+    struct mmsim_cpu_stats stats;
+};
+
+struct sim_state
+{
+    bool up;
+    struct mmsim_sim_config cfg;
+    struct mmsim_cpu cpus[MMSIM_SIM_MAX_CPUS];
+    struct mmsim_asid_alloc *asids;
+    pthread_mutex_t lock;         /* the process list and ASID contexts; a leaf lock */
+    struct mmsim_proc *procs;
+    const char *op_note;          /* the mm operation running now (stale reports) */
+    struct
+    {
+        uint32_t first_free;      /* the free sequence number when it was noted */
+        char what[64];
+    } notes[64];                  /* the latest notes, a ring; under `lock` */
+    unsigned nnotes;
+};
+
+extern struct sim_state g_sim;
+
+/* The CPU the calling host thread acts as, or NULL. */
+struct mmsim_cpu *sim_current_cpu(void);
+/* Make the calling host thread act as `cpu` (its thread, id). */
+void sim_enter(struct mmsim_cpu *cpu);
+/* Point `cpu`'s TTBR0 at `aspace` (NULL or rt_kernel_space: TTBR0 walks
+ * disabled), with the ASID of the process running it. */
+void sim_switch_ttbr0(struct mmsim_cpu *cpu, rt_aspace_t aspace);
+/* The process whose ASID context belongs to `aspace`, or NULL. Caller holds g_sim.lock. */
+struct mmsim_proc *sim_proc_of_locked(rt_aspace_t aspace);
+/* Copy into `out` the operation noted (mmsim_sim_note_op) when the free
+ * numbered `seq` happened; false if it is too old or none was noted. */
+bool sim_op_of_free(uint32_t seq, char *out, size_t size);
+/* Add `src` into `dst`. */
+void sim_stats_add(struct mmsim_cpu_stats *dst, const struct mmsim_cpu_stats *src);
+
+#endif /* MMSIM_CPU_INTERNAL_H */

@@ -1,0 +1,106 @@
+/*
+ * Statistics per CPU and per process, printed as a table or as JSON.
+ */
+#include <string.h>
+#include "cpu_internal.h"
+
+#define NFIELDS (sizeof(struct mmsim_cpu_stats) / sizeof(uint64_t))
+
+void sim_stats_add(struct mmsim_cpu_stats *dst, const struct mmsim_cpu_stats *src)
+{
+    uint64_t *d = (uint64_t *)dst;
+    const uint64_t *s = (const uint64_t *)src;
+    for (size_t i = 0; i < NFIELDS; i++)
+        d[i] += s[i];
+}
+
+void mmsim_cpu_stats_get(const struct mmsim_cpu *cpu, struct mmsim_cpu_stats *out)
+{
+    *out = cpu->stats;
+}
+
+/* The columns, in the struct's order where it matters to the reader. */
+static const struct
+{
+    const char *name;
+    size_t offset;
+} k_cols[] = {
+#define C(f) { #f, offsetof(struct mmsim_cpu_stats, f) }
+    C(accesses), C(loads), C(stores), C(fetches), C(tlb_hits), C(tlb_misses), C(tlb_perm_misses),
+    C(walks), C(faults), C(fixed), C(segv), C(livelocks), C(cow_copies),
+    C(data_frames_alloc), C(data_frames_freed), C(table_pages_alloc), C(table_pages_freed),
+#undef C
+};
+#define NCOLS (sizeof k_cols / sizeof k_cols[0])
+
+static uint64_t col(const struct mmsim_cpu_stats *s, size_t i)
+{
+    return *(const uint64_t *)((const char *)s + k_cols[i].offset);
+}
+
+static const char *const k_kinds[] = { "translation", "access_flag", "permission", "other" };
+
+static void print_row(FILE *out, const char *who, const struct mmsim_cpu_stats *s)
+{
+    fprintf(out, "%-10s", who);
+    for (size_t i = 0; i < NCOLS; i++)
+        fprintf(out, " %*llu", (int)strlen(k_cols[i].name), (unsigned long long)col(s, i));
+    fprintf(out, "   faults by kind T/AF/P/other %llu/%llu/%llu/%llu, by level -1..3 %llu/%llu/%llu/%llu/%llu\n",
+            (unsigned long long)s->faults_by_kind[0], (unsigned long long)s->faults_by_kind[1],
+            (unsigned long long)s->faults_by_kind[2], (unsigned long long)s->faults_by_kind[3],
+            (unsigned long long)s->faults_by_level[0], (unsigned long long)s->faults_by_level[1],
+            (unsigned long long)s->faults_by_level[2], (unsigned long long)s->faults_by_level[3],
+            (unsigned long long)s->faults_by_level[4]);
+}
+
+static void print_json(FILE *out, const char *who, const struct mmsim_cpu_stats *s, bool last)
+{
+    fprintf(out, "    {\"name\": \"%s\"", who);
+    for (size_t i = 0; i < NCOLS; i++)
+        fprintf(out, ", \"%s\": %llu", k_cols[i].name, (unsigned long long)col(s, i));
+    fprintf(out, ", \"faults_by_kind\": {");
+    for (int k = 0; k < 4; k++)
+        fprintf(out, "%s\"%s\": %llu", k ? ", " : "", k_kinds[k], (unsigned long long)s->faults_by_kind[k]);
+    fprintf(out, "}, \"faults_by_level\": [");
+    for (int l = 0; l < 5; l++)
+        fprintf(out, "%s%llu", l ? ", " : "", (unsigned long long)s->faults_by_level[l]);
+    fprintf(out, "]}%s\n", last ? "" : ",");
+}
+
+static void print_header(FILE *out)
+{
+    fprintf(out, "%-10s", "");
+    for (size_t i = 0; i < NCOLS; i++)
+        fprintf(out, " %s", k_cols[i].name);
+    fputc('\n', out);
+}
+
+void mmsim_sim_stats_print(FILE *out, bool json)
+{
+    char name[32];
+    if (!g_sim.up)
+        return;
+    if (json)
+        fprintf(out, "{\n  \"cpus\": [\n");
+    else
+        print_header(out);
+    for (unsigned i = 0; i < g_sim.cfg.ncpus; i++) {
+        snprintf(name, sizeof name, "cpu%u", i);
+        if (json)
+            print_json(out, name, &g_sim.cpus[i].stats, i + 1 == g_sim.cfg.ncpus);
+        else
+            print_row(out, name, &g_sim.cpus[i].stats);
+    }
+    if (json)
+        fprintf(out, "  ],\n  \"processes\": [\n");
+    pthread_mutex_lock(&g_sim.lock);
+    for (struct mmsim_proc *p = g_sim.procs; p; p = p->next) {
+        if (json)
+            print_json(out, p->name, &p->stats, p->next == NULL);
+        else
+            print_row(out, p->name, &p->stats);
+    }
+    pthread_mutex_unlock(&g_sim.lock);
+    if (json)
+        fprintf(out, "  ]\n}\n");
+}
