@@ -134,7 +134,7 @@ static void count(struct mmsim_cpu *cpu, size_t offset, uint64_t n)
 {
     *(uint64_t *)((char *)&cpu->stats + offset) += n;
     if (cpu->current)
-        *(uint64_t *)((char *)&cpu->current->stats + offset) += n;
+        *(uint64_t *)((char *)&cpu->current->stats[cpu->id] + offset) += n;
 }
 #define COUNT(cpu, field, n) count((cpu), offsetof(struct mmsim_cpu_stats, field), (n))
 
@@ -320,6 +320,16 @@ static void explain(rt_aspace_t as, uint64_t va, enum mmsim_access_op op, const 
                  op == MMSIM_ACCESS_FETCH ? "fetch" : op == MMSIM_ACCESS_STORE ? "write" : "read");
 }
 
+/* The PA `va` maps now, read under the table lock: another CPU's host
+ * thread may be changing the tables. */
+static void *locked_v2p(rt_aspace_t as, uint64_t va)
+{
+    rt_spin_lock(&as->pgtbl_lock);
+    void *pa = rt_hw_mmu_v2p(as, (void *)(uintptr_t)va);
+    rt_spin_unlock(&as->pgtbl_lock);
+    return pa;
+}
+
 /* The fix a software-managed access flag gets (mmsim's policy). */
 static bool fix_access_flag(struct mmsim_cpu *cpu, uint64_t va, uint8_t fsc)
 {
@@ -357,7 +367,7 @@ static enum mmsim_access_status trap(struct mmsim_cpu *cpu, uint64_t va, enum mm
     }
     struct fix_counts before, after;
     snapshot(&before);
-    void *old_pa = rt_hw_mmu_v2p(as, (void *)(uintptr_t)va);
+    void *old_pa = locked_v2p(as, va);
     struct rt_aspace_fault_msg msg = { .fault_op = fop, .fault_type = ftype, .fault_vaddr = (void *)(uintptr_t)va };
     int rc = rt_aspace_fault_try_fix(as, &msg);
     snapshot(&after);
@@ -365,7 +375,7 @@ static enum mmsim_access_status trap(struct mmsim_cpu *cpu, uint64_t va, enum mm
     f.fixed = rc == MM_FAULT_FIXABLE_TRUE;
     remember_fault(rep, &f);
     if (f.fixed) {
-        void *new_pa = rt_hw_mmu_v2p(as, (void *)(uintptr_t)va);
+        void *new_pa = locked_v2p(as, va);
         if (op == MMSIM_ACCESS_STORE && old_pa != ARCH_MAP_FAILED && new_pa != ARCH_MAP_FAILED && new_pa != old_pa)
             COUNT(cpu, cow_copies, 1);
         COUNT(cpu, fixed, 1);

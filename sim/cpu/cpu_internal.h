@@ -38,7 +38,9 @@ struct mmsim_proc
     struct rt_lwp *lwp;
     struct rt_thread thread;      /* its one simulated thread */
     struct sim_binding *bind;     /* changed only under g_sim.lock */
-    struct mmsim_cpu_stats stats;
+    /* one block per CPU, each written only by the host thread driving that
+     * CPU, so two CPUs running the process never race on a counter */
+    struct mmsim_cpu_stats stats[MMSIM_SIM_MAX_CPUS];
     struct mmsim_proc *next;      /* on the simulator's list */
 };
 

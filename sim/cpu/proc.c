@@ -174,5 +174,7 @@ unsigned mmsim_proc_asid(const struct mmsim_proc *p)
 
 void mmsim_proc_stats_get(const struct mmsim_proc *p, struct mmsim_cpu_stats *out)
 {
-    *out = p->stats;
+    memset(out, 0, sizeof *out);
+    for (unsigned i = 0; i < MMSIM_SIM_MAX_CPUS; i++)
+        sim_stats_add(out, &p->stats[i]);
 }

@@ -95,10 +95,12 @@ void mmsim_sim_stats_print(FILE *out, bool json)
         fprintf(out, "  ],\n  \"processes\": [\n");
     pthread_mutex_lock(&g_sim.lock);
     for (struct mmsim_proc *p = g_sim.procs; p; p = p->next) {
+        struct mmsim_cpu_stats s;
+        mmsim_proc_stats_get(p, &s);
         if (json)
-            print_json(out, p->name, &p->stats, p->next == NULL);
+            print_json(out, p->name, &s, p->next == NULL);
         else
-            print_row(out, p->name, &p->stats);
+            print_row(out, p->name, &s);
     }
     pthread_mutex_unlock(&g_sim.lock);
     if (json)
