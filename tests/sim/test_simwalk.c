@@ -1387,7 +1387,6 @@ static void test_simwalk_crosscheck_reports_tables_changing_between_walks(void *
 struct rnd_world
 {
     uint64_t seed;
-    bool no_block_cont;
     uint64_t ov_pa[OVERLAY_SLOTS], ov_val[OVERLAY_SLOTS];
     bool ov_used[OVERLAY_SLOTS];
     uint64_t trace_pa[TRACE_MAX], trace_val[TRACE_MAX];
@@ -1451,8 +1450,6 @@ static uint64_t rnd_desc(uint64_t pa)
         d = (d & ~(3ULL << 8)) | (a & 0xf000) | ((a >> 50) & 3) << 8; /* DS places OA[51:50] */
     else
         d |= ((a >> 48) & 0xf) << 12; /* 64K+LPA places OA[51:48] */
-    if (kind < 26 && g_w.no_block_cont)
-        d &= ~D_CONT; /* known library deviation 2 */
     return d | (kind < 26 ? D_BLOCK : D_TABLE);
 }
 
@@ -1522,10 +1519,9 @@ static unsigned rnd_txsz(uint64_t *s, unsigned granule_field_is_64k, bool ds, un
 }
 
 /*
- * Known deviations of the library's walk from the Arm architecture, found by
- * this test (docs/simwalk.md, "Library deviations"; lib/ is not changed
- * here). The generator steers around exactly these so that the test keeps
- * guarding everything else:
+ * Deviations of the library's walk from the Arm architecture this test
+ * found, both fixed in lib/ since (docs/simwalk.md, "Library deviations");
+ * the generator now covers them:
  *  1. With TCR.DS = 1, TTBR bits [5:2] are BADDR[51:48] whatever the output
  *     size (ASL AArch64.S1TTBaseAddress); the library uses that form only
  *     when the output size is 52 bits. Those TTBR bits stay zero for a DS
@@ -1534,30 +1530,6 @@ static unsigned rnd_txsz(uint64_t *s, unsigned granule_field_is_64k, bool ds, un
  *     blocks (ASL AArch64.ContiguousBit); the library reports the raw bit.
  *     Blocks carry no contiguous bit in rounds where such blocks can exist.
  */
-static unsigned tcr_granule_shift(uint64_t tcr, unsigned upper)
-{
-    static const uint8_t tg0[4] = { 12, 16, 14, 0 }, tg1[4] = { 0, 14, 12, 16 };
-    return upper ? tg1[(tcr >> 30) & 3] : tg0[(tcr >> 14) & 3];
-}
-
-static bool ds_half_below_52_bits(uint64_t tcr, unsigned upper, unsigned pamax)
-{
-    static const uint8_t ips_bits[8] = { 32, 36, 40, 42, 44, 48, 52, 52 };
-    unsigned g = tcr_granule_shift(tcr, upper);
-    unsigned oa = ips_bits[(tcr >> 32) & 7] < pamax ? ips_bits[(tcr >> 32) & 7] : pamax;
-    return (tcr & TCR_DS) && (g == 12 || g == 14) && oa < 52;
-}
-
-static bool has_unhinted_blocks(uint64_t tcr, unsigned pamax)
-{
-    for (unsigned upper = 0; upper < 2; upper++) {
-        unsigned g = tcr_granule_shift(tcr, upper);
-        if (((tcr & TCR_DS) && (g == 12 || g == 14)) || (g == 16 && pamax == 52))
-            return true;
-    }
-    return false;
-}
-
 static void rnd_regs(uint64_t *s, struct mmsim_simwalk_regs *r)
 {
     static const uint8_t paranges[] = { 32, 36, 40, 42, 44, 48, 48, 48, 52, 52, 52, 52, 0 };
@@ -1585,10 +1557,6 @@ static void rnd_regs(uint64_t *s, struct mmsim_simwalk_regs *r)
     r->mair_el1 = fx_rand(s);
     r->ttbr0_el1 = rnd_ttbr(s);
     r->ttbr1_el1 = rnd_ttbr(s);
-    if (ds_half_below_52_bits(tcr, 0, pr))
-        r->ttbr0_el1 &= ~0x3cULL; /* known library deviation 1 */
-    if (ds_half_below_52_bits(tcr, 1, pr))
-        r->ttbr1_el1 &= ~0x3cULL;
 }
 
 static uint64_t rnd_va(uint64_t *s, const struct mmsim_simwalk_regs *r)
@@ -1639,7 +1607,6 @@ static void diff_round(uint64_t *s, struct diff_stats *st)
     mmsim_simwalk_ctx_init(&ctx, &regs);
     memset(&g_w, 0, sizeof g_w);
     g_w.seed = fx_rand(s);
-    g_w.no_block_cont = has_unhinted_blocks(regs.tcr_el1, regs.parange_bits ? regs.parange_bits : 48);
     for (unsigned i = 0; i < WALKS_PER_REGS; i++) {
         struct mmsim_simwalk_access acc = {
             .op = (enum mmsim_simwalk_op)(fx_rand(s) % 3),

@@ -1604,6 +1604,43 @@ static void test_vmsa_fault_name_names_every_kind(void **state)
 
 #define T(fn) cmocka_unit_test_setup(fn, reset_ram)
 
+/* With TCR.DS the TTBR holds BADDR[51:48] in bits [5:2] whatever the output
+ * size (ASL AArch64.S1TTBaseAddress): a base beyond a 48-bit IPS is an
+ * address-size fault at the start level. Found by sim/walk's differential
+ * test. */
+static void test_vmsa_ds_ttbr_high_base_bits_fault_below_52_bit_oa(void **state)
+{
+    (void)state;
+    /* 4K, 48-bit VA (start level 0), DS, IPS 48, PARange 52; TTBR0[5:2] = 1 */
+    uint64_t tcr = TCR_LO(16, TCR_TG0_4K) | TCR_DS | TCR_IPS(5);
+    assert_int_equal(init_ctx(tcr, SCTLR_M, RAM_BASE | 0x4, 0, 52), 0);
+    put(RAM_BASE, (RAM_BASE + 0x1000) | D_TABLE);
+    assert_false(walk(0x1000, MMSIM_OP_READ, 1));
+    expect_fault(MMSIM_FAULT_ADDR_SIZE, 0, 0x00);
+    /* the same TTBR without the high bits walks on */
+    assert_int_equal(init_ctx(tcr, SCTLR_M, RAM_BASE, 0, 52), 0);
+    assert_false(walk(0x1000, MMSIM_OP_READ, 1));
+    assert_int_equal(g_res.fault, MMSIM_FAULT_TRANSLATION);
+    assert_int_equal(g_res.level, 1);
+}
+
+/* The contiguous hint reads as 0 on 16K level-1 blocks (no contiguous run at
+ * that level: ASL AArch64.ContiguousBit). */
+static void test_vmsa_contiguous_bit_reads_zero_where_the_level_has_none(void **state)
+{
+    (void)state;
+    /* 16K, 47-bit VA: start level 1 (one entry indexes VA[46:36]); DS allows L1 blocks */
+    uint64_t tcr = TCR_LO(17, TCR_TG0_16K) | TCR_DS | TCR_IPS(5);
+    assert_int_equal(init_ctx(tcr, SCTLR_M, RAM_BASE, 0, 52), 0);
+    put(RAM_BASE, 0x1000000000ULL | D_BLOCK | D_AF | D_CONT);
+    assert_true(walk(0x123, MMSIM_OP_READ, 1));
+    assert_int_equal(g_res.level, 1);
+    assert_int_equal(g_res.pa, 0x1000000123ULL);
+    assert_false(g_res.contiguous);
+    /* a 16K level-3 page keeps its hint */
+    assert_int_equal(mmsim_vmsa_contig_entries(&g_ctx.half[0], 3), 128);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1671,6 +1708,8 @@ int main(void)
         T(test_vmsa_par_device_and_nc_report_sh_outer),
         T(test_vmsa_par_fault_gives_f_and_fst),
         T(test_vmsa_fault_name_names_every_kind),
+        T(test_vmsa_ds_ttbr_high_base_bits_fault_below_52_bit_oa),
+        T(test_vmsa_contiguous_bit_reads_zero_where_the_level_has_none),
     };
     return cmocka_run_group_tests_name("vmsa", tests, NULL, NULL);
 }

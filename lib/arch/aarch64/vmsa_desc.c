@@ -341,14 +341,16 @@ static uint8_t oa_bits_of(const struct mmsim_vmsa_regime *r, uint64_t tcr, unsig
     return (uint8_t)bits;
 }
 
-/* The start-level table is aligned to its own size (at least 64 bytes with
- * a 52-bit OA, whose BADDR[51:48] sits in TTBR[5:2]); lower BADDR bits are
- * RES0 and do not take part. */
+/* The start-level table is aligned to its own size (at least 64 bytes in
+ * the 52-bit TTBR format, whose BADDR[51:48] sits in TTBR[5:2]); lower BADDR
+ * bits are RES0 and do not take part. The format follows TCR.DS (or a 52-bit
+ * OA with 64K/LPA), not the output size: with DS and a 48-bit IPS, a base
+ * above 48 bits is an address-size fault (ASL AArch64.S1TTBaseAddress). */
 static uint64_t ttbr_base(const struct mmsim_vmsa_regime *r, uint64_t ttbr)
 {
     unsigned table_shift = mmsim_vmsa_index_bits(r, mmsim_vmsa_start_level(r)) + 3u;
     uint64_t base = ttbr & BITS(47, 1);
-    if (r->oa_bits > 48u) {
+    if (r->ds || r->oa_bits > 48u) {
         table_shift = table_shift < 6u ? 6u : table_shift;
         base = (ttbr & BITS(47, 6)) | ((ttbr >> 2) & 0xfu) << 48;
     }

@@ -178,7 +178,9 @@ static void describe_leaf(const struct mmsim_vmsa_ctx *ctx, const struct mmsim_v
     res->mair_attr = (uint8_t)(ctx->regs.mair >> (8u * d->attr_indx));
     res->sh = always_outer_shareable(res->mair_attr) ? SH_OUTER : format_has_ds(r) ? r->sh : d->sh;
     res->ng = d->ng;
-    res->contiguous = d->contiguous;
+    /* the hint reads as 0 where the level has no contiguous run (4K L0,
+     * 16K L1, 64K L1 blocks: ASL AArch64.ContiguousBit) */
+    res->contiguous = d->contiguous && mmsim_vmsa_contig_entries(r, (int)res->level) != 0;
 }
 
 /* FEAT_HAFDBS: set AF, and clear AP[2] for a store to a writable-clean page.
