@@ -431,6 +431,55 @@ static void test_mmu_unmap_frees_counts_the_tables_a_page_holds_alone(void **sta
     FX_EXPECT_ASSERTS(1, assert_int_equal(mmsim_mmu_unmap_frees(NULL, va), 0));
 }
 
+/* The CPU model's leaf policies: AF=0 leaves (software access flag) and
+ * writable-clean leaves (DBM); the AF fix; READONLY drops DBM so hardware
+ * cannot make the page writable again. */
+static void test_mmu_leaf_policy_shapes_new_leaves_only(void **state)
+{
+    (void)state;
+    assert_non_null(map(0x10000000, 0x48000000, PAGE, MMU_MAP_U_RWCB));
+    mmsim_mmu_leaf_policy_set(true, true);
+    assert_non_null(map(0x10001000, 0x48001000, PAGE, MMU_MAP_U_RWCB));
+    assert_non_null(map(0x10002000, 0x48002000, PAGE, MMU_MAP_U_ROCB));
+    mmsim_mmu_leaf_policy_set(false, false);
+    uint64_t before = desc_at(&g_as, 0x10000000, 3);
+    uint64_t rw = desc_at(&g_as, 0x10001000, 3), ro = desc_at(&g_as, 0x10002000, 3);
+    assert_true(before & MMU_ATTR_AF);
+    assert_false(before & MMU_ATTR_DBM);
+    assert_false(rw & MMU_ATTR_AF);
+    assert_true(rw & MMU_ATTR_DBM);
+    assert_int_equal((rw >> MMU_AP_SHIFT) & 3, MMU_AP_KRUR); /* writable-clean */
+    assert_false(ro & MMU_ATTR_DBM);                        /* never writable */
+    assert_int_equal(mmsim_mmu_set_access_flag(&g_as, (void *)0x10001000), RT_EOK);
+    assert_true(desc_at(&g_as, 0x10001000, 3) & MMU_ATTR_AF);
+    assert_int_equal(mmsim_mmu_set_access_flag(&g_as, (void *)0x10003000), -RT_ENOENT);
+    mmsim_mmu_leaf_policy_set(false, true);
+    assert_int_equal(rt_hw_mmu_control(&g_as, (void *)0x10001000, PAGE, MMU_CNTL_READONLY), RT_EOK);
+    assert_false(desc_at(&g_as, 0x10001000, 3) & MMU_ATTR_DBM);
+    assert_int_equal(rt_hw_mmu_control(&g_as, (void *)0x10001000, PAGE, MMU_CNTL_READWRITE), RT_EOK);
+    assert_true(desc_at(&g_as, 0x10001000, 3) & MMU_ATTR_DBM);
+    mmsim_mmu_leaf_policy_set(false, false);
+}
+
+/* Table pages are counted as they are installed and freed, roots included. */
+static void test_mmu_counters_follow_table_pages(void **state)
+{
+    (void)state;
+    struct mmsim_mmu_counters a, b;
+    mmsim_mmu_counters_get(&a);
+    assert_non_null(map(0x7000000000, 0x48000000, PAGE, MMU_MAP_U_RWCB)); /* L1, L2, L3 */
+    mmsim_mmu_counters_get(&b);
+    assert_int_equal(b.tables_installed - a.tables_installed, 3);
+    rt_hw_mmu_unmap(&g_as, (void *)0x7000000000, PAGE);
+    mmsim_mmu_counters_get(&b);
+    assert_int_equal(b.tables_freed - a.tables_freed, 3);
+    void *root = rt_hw_mmu_pgtbl_create();
+    rt_hw_mmu_pgtbl_delete(root);
+    mmsim_mmu_counters_get(&a);
+    assert_int_equal(a.tables_installed - b.tables_installed, 1);
+    assert_int_equal(a.tables_freed - b.tables_freed, 1);
+}
+
 static void test_mmu_reservation_lets_map_succeed_without_memory(void **state)
 {
     (void)state;
@@ -556,6 +605,8 @@ int main(void)
         T(test_mmu_tlb_calls_reach_installed_hooks),
         T(test_mmu_reservation_lets_map_succeed_without_memory),
         T(test_mmu_unmap_frees_counts_the_tables_a_page_holds_alone),
+        T(test_mmu_leaf_policy_shapes_new_leaves_only),
+        T(test_mmu_counters_follow_table_pages),
         T(test_mmu_checker_detects_wrong_table_count),
         T(test_mmu_v2p_agrees_with_hardware_walk),
         T(test_mmu_concurrent_edits_keep_tables_consistent),
