@@ -355,6 +355,36 @@ static void test_simcpu_missing_tlbi_is_caught_as_stale(void **state)
     mmsim_proc_exit(p);
 }
 
+/* A frame freed while a mapping still reaches it (a kernel bug the
+ * allocator cannot see): the next access through the cached translation is
+ * reported with VA, PA and the operation that freed it. */
+static void test_simcpu_access_to_a_freed_frame_is_reported(void **state)
+{
+    (void)state;
+    struct mmsim_cpu *cpu = mmsim_sim_cpu(0);
+    struct mmsim_proc *p = mmsim_proc_create("p");
+    mmsim_cpu_run(cpu, p);
+    void *va = (void *)0x20000000;
+    void *frame = rt_pages_alloc_ext(0, PAGE_ANY_AVAILABLE);
+    uint64_t pa = (uintptr_t)frame + PV_OFFSET;
+    struct rt_mm_va_hint hint = { .prefer = va, .map_size = PAGE, .flags = MMF_MAP_FIXED,
+                                  .limit_start = (void *)USER_VADDR_START,
+                                  .limit_range_size = USER_VADDR_TOP - USER_VADDR_START };
+    assert_int_equal(rt_aspace_map_phy(mmsim_proc_aspace(p), &hint, MMU_MAP_U_RWCB, MM_PA_TO_OFF(pa), &va), RT_EOK);
+    assert_int_equal(mmsim_cpu_store(cpu, (uintptr_t)va, 8, 7, NULL), MMSIM_ACCESS_OK);
+    mmsim_sim_note_op("driver frees the frame early");
+    rt_pages_free(frame, 0);
+    struct mmsim_access_report rep;
+    uint64_t v;
+    assert_int_equal(mmsim_cpu_load(cpu, (uintptr_t)va, 8, &v, &rep), MMSIM_ACCESS_USE_AFTER_FREE);
+    assert_int_equal(rep.pa, pa);
+    assert_int_equal(rep.va, (uintptr_t)va);
+    assert_non_null(strstr(rep.cause, "driver frees the frame early"));
+    /* the mapping goes; nothing else was freed twice */
+    assert_int_equal(rt_aspace_unmap(mmsim_proc_aspace(p), va), RT_EOK);
+    mmsim_proc_exit(p);
+}
+
 static void tweak_sw_af(struct mmsim_sim_config *c) { c->sw_af = true; }
 
 /* Software-managed access flag: every first access takes an access-flag
@@ -554,6 +584,7 @@ int main(void)
         T(test_simcpu_fetch_follows_rtthread_attributes),
         T(test_simcpu_fix_without_progress_is_a_livelock),
         T(test_simcpu_missing_tlbi_is_caught_as_stale),
+        T(test_simcpu_access_to_a_freed_frame_is_reported),
         T(test_simcpu_sw_access_flag_faults_then_sets_af),
         T(test_simcpu_hw_dirty_state_dirties_without_faults),
         T(test_simcpu_broadcast_invalidation_keeps_other_cpus_coherent),
