@@ -25,6 +25,21 @@ mmsim_assert_hook_t mmsim_assert_hook_set(mmsim_assert_hook_t hook, void *ctx);
 void mmsim_assert_fail(const char *expr, const char *func, const char *file, int line,
                        const char *msg);
 
+/* A caller broke a documented precondition: report it through the assert
+ * hook naming the precondition, and if the hook returns, leave the function
+ * with `ret` before anything has been changed. mmsim's own layers and
+ * user-written objects alike use it. */
+#define MMSIM_PRECOND(cond, ret, msg)                                         \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            mmsim_assert_fail(#cond, __func__, __FILE__, __LINE__, (msg));    \
+            return ret;                                                       \
+        }                                                                     \
+    } while (0)
+
+/* As MMSIM_PRECOND, for functions returning void. */
+#define MMSIM_PRECOND_VOID(cond, msg) MMSIM_PRECOND(cond, , msg)
+
 /* A ready-made recording hook for tests and fuzzers: counts failures and keeps
  * the last one. Install with mmsim_assert_hook_set(mmsim_assert_record, &rec). */
 struct mmsim_assert_record

@@ -8,26 +8,7 @@
 #include <stdlib.h>
 #include <mmsim/alloc.h>
 
-/* A caller broke a documented precondition: report it through the assert
- * hook naming the precondition, and if the hook returns, leave the function
- * with `ret` before anything has been changed. */
-#define MMSIM_PRECOND(cond, ret, msg)                                         \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            mmsim_assert_fail(#cond, __func__, __FILE__, __LINE__, (msg));    \
-            return ret;                                                       \
-        }                                                                     \
-    } while (0)
-
-/* As MMSIM_PRECOND, for functions returning void. */
-#define MMSIM_PRECOND_VOID(cond, msg)                                         \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            mmsim_assert_fail(#cond, __func__, __FILE__, __LINE__, (msg));    \
-            return;                                                           \
-        }                                                                     \
-    } while (0)
-
+/* MMSIM_PRECOND and MMSIM_PRECOND_VOID come from <mmsim/diag.h>. */
 #define MMSIM_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MMSIM_UNLIKELY(x) __builtin_expect(!!(x), 0)
 

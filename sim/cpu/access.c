@@ -469,7 +469,7 @@ enum mmsim_access_status mmsim_cpu_read(struct mmsim_cpu *cpu, uint64_t va, void
 {
     struct mmsim_access_report local;
     rep = rep ? rep : &local;
-    SIM_PRECOND(cpu && (buf || !len), MMSIM_ACCESS_BAD_ARGUMENT, "mmsim_cpu_read: cpu and buf");
+    MMSIM_PRECOND(cpu && (buf || !len), MMSIM_ACCESS_BAD_ARGUMENT, "mmsim_cpu_read: cpu and buf");
     begin(cpu, MMSIM_ACCESS_LOAD, va, rep);
     return copy(cpu, va, buf, len, MMSIM_ACCESS_LOAD, rep);
 }
@@ -479,7 +479,7 @@ enum mmsim_access_status mmsim_cpu_write(struct mmsim_cpu *cpu, uint64_t va, con
 {
     struct mmsim_access_report local;
     rep = rep ? rep : &local;
-    SIM_PRECOND(cpu && (buf || !len), MMSIM_ACCESS_BAD_ARGUMENT, "mmsim_cpu_write: cpu and buf");
+    MMSIM_PRECOND(cpu && (buf || !len), MMSIM_ACCESS_BAD_ARGUMENT, "mmsim_cpu_write: cpu and buf");
     begin(cpu, MMSIM_ACCESS_STORE, va, rep);
     return copy(cpu, va, (void *)(uintptr_t)buf, len, MMSIM_ACCESS_STORE, rep);
 }
@@ -552,7 +552,7 @@ enum mmsim_access_status mmsim_cpu_load(struct mmsim_cpu *cpu, uint64_t va, unsi
 {
     struct mmsim_access_report local;
     rep = rep ? rep : &local;
-    SIM_PRECOND(cpu && val && size_ok(size), MMSIM_ACCESS_BAD_ARGUMENT,
+    MMSIM_PRECOND(cpu && val && size_ok(size), MMSIM_ACCESS_BAD_ARGUMENT,
                 "mmsim_cpu_load: cpu, val and a size of 1, 2, 4 or 8");
     begin(cpu, MMSIM_ACCESS_LOAD, va, rep);
     if (!crosses_page(va, size))
@@ -569,7 +569,7 @@ enum mmsim_access_status mmsim_cpu_store(struct mmsim_cpu *cpu, uint64_t va, uns
 {
     struct mmsim_access_report local;
     rep = rep ? rep : &local;
-    SIM_PRECOND(cpu && size_ok(size), MMSIM_ACCESS_BAD_ARGUMENT, "mmsim_cpu_store: cpu and a size of 1, 2, 4 or 8");
+    MMSIM_PRECOND(cpu && size_ok(size), MMSIM_ACCESS_BAD_ARGUMENT, "mmsim_cpu_store: cpu and a size of 1, 2, 4 or 8");
     begin(cpu, MMSIM_ACCESS_STORE, va, rep);
     if (!crosses_page(va, size))
         return single(cpu, va, size, &val, MMSIM_ACCESS_STORE, rep);
@@ -587,7 +587,7 @@ enum mmsim_access_status mmsim_cpu_fetch(struct mmsim_cpu *cpu, uint64_t va, uin
 {
     struct mmsim_access_report local;
     rep = rep ? rep : &local;
-    SIM_PRECOND(cpu && insn && !(va & 3), MMSIM_ACCESS_BAD_ARGUMENT,
+    MMSIM_PRECOND(cpu && insn && !(va & 3), MMSIM_ACCESS_BAD_ARGUMENT,
                 "mmsim_cpu_fetch: cpu, insn and a 4-byte aligned PC");
     begin(cpu, MMSIM_ACCESS_FETCH, va, rep);
     uint64_t v = 0;
@@ -598,7 +598,7 @@ enum mmsim_access_status mmsim_cpu_fetch(struct mmsim_cpu *cpu, uint64_t va, uin
 
 int mmsim_cpu_inject_fault(struct mmsim_cpu *cpu, uint64_t va, enum mmsim_access_op op, uint8_t fsc)
 {
-    SIM_PRECOND(cpu != NULL, MM_FAULT_FIXABLE_FALSE, "mmsim_cpu_inject_fault: cpu");
+    MMSIM_PRECOND(cpu != NULL, MM_FAULT_FIXABLE_FALSE, "mmsim_cpu_inject_fault: cpu");
     struct mmsim_access_report rep;
     begin(cpu, op, va, &rep);
     return trap(cpu, va, op, fsc, &rep) == MMSIM_ACCESS_OK ? MM_FAULT_FIXABLE_TRUE : MM_FAULT_FIXABLE_FALSE;

@@ -12,17 +12,6 @@
 #include "asid.h"
 #include "simwalk.h"
 
-/* Caller errors: RT_ASSERT through mmsim's hook, naming the precondition;
- * when the hook returns, the function returns without changing anything. */
-#define SIM_PRECOND(cond, ret, msg)                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            mmsim_assert_fail(#cond, __func__, __FILE__, __LINE__, (msg));   \
-            return ret;                                                      \
-        }                                                                    \
-    } while (0)
-#define SIM_PRECOND_VOID(cond, msg) SIM_PRECOND(cond, , msg)
-
 /* An aspace and its ASID context; on the heap because the allocator keeps
  * a pointer to the context while a CPU runs it, and fork moves a process to
  * a fresh aspace while a CPU may still run the old one. */

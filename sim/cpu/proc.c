@@ -60,7 +60,7 @@ static struct mmsim_proc *proc_link(struct mmsim_proc *p, struct rt_lwp *lwp)
 
 struct mmsim_proc *mmsim_proc_create(const char *name)
 {
-    SIM_PRECOND(g_sim.up, NULL, "mmsim_proc_create: the simulator must be started");
+    MMSIM_PRECOND(g_sim.up, NULL, "mmsim_proc_create: the simulator must be started");
     struct mmsim_proc *p = proc_alloc(name);
     struct rt_lwp *lwp = p ? lwp_create(LWP_CREATE_FLAG_NONE) : NULL;
     if (lwp && lwp_user_space_init(lwp, RT_FALSE) == RT_EOK)
@@ -100,7 +100,7 @@ static void parent_moved(struct mmsim_proc *parent, struct sim_binding *fresh)
 
 struct mmsim_proc *mmsim_proc_fork(struct mmsim_proc *parent, const char *name)
 {
-    SIM_PRECOND(g_sim.up && parent, NULL, "mmsim_proc_fork: a started simulator and a parent");
+    MMSIM_PRECOND(g_sim.up && parent, NULL, "mmsim_proc_fork: a started simulator and a parent");
     struct mmsim_proc *child = proc_alloc(name);
     struct sim_binding *fresh = child ? binding_new(NULL) : NULL;
     struct rt_lwp *lwp = fresh ? lwp_create(LWP_CREATE_FLAG_NONE) : NULL;
@@ -134,7 +134,7 @@ static void unlink_proc(struct mmsim_proc *p)
 
 void mmsim_proc_exit(struct mmsim_proc *p)
 {
-    SIM_PRECOND_VOID(g_sim.up && p, "mmsim_proc_exit: a started simulator and a process");
+    MMSIM_PRECOND_VOID(g_sim.up && p, "mmsim_proc_exit: a started simulator and a process");
     struct mmsim_cpu *here = sim_current_cpu();
     for (unsigned i = 0; i < g_sim.cfg.ncpus; i++)
         if (g_sim.cpus[i].current == p) {

@@ -343,7 +343,7 @@ struct mmsim_proc *mmsim_cpu_current(const struct mmsim_cpu *cpu)
 
 void mmsim_cpu_set_el(struct mmsim_cpu *cpu, unsigned el)
 {
-    SIM_PRECOND_VOID(el <= 1, "mmsim_cpu_set_el: el must be 0 or 1");
+    MMSIM_PRECOND_VOID(el <= 1, "mmsim_cpu_set_el: el must be 0 or 1");
     cpu->el = el;
 }
 

@@ -28,15 +28,6 @@
 #include <mmsim/diag.h>
 #include "asid.h"
 
-#define PRECOND(cond, ret, msg)                                               \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            mmsim_assert_fail(#cond, __func__, __FILE__, __LINE__, (msg));    \
-            return ret;                                                       \
-        }                                                                     \
-    } while (0)
-#define NOTHING
-
 struct mmsim_asid_alloc
 {
     pthread_mutex_t lock;
@@ -59,8 +50,8 @@ static size_t map_bytes(unsigned nasids) { return (nasids + 63) / 64 * sizeof(ui
 
 struct mmsim_asid_alloc *mmsim_asid_create(const struct mmsim_asid_config *cfg)
 {
-    PRECOND(cfg && (cfg->asid_bits == 8 || cfg->asid_bits == 16), NULL, "asid_bits is 8 or 16");
-    PRECOND(cfg->ncpus >= 1 && cfg->ncpus <= MMSIM_ASID_MAX_CPUS, NULL, "ncpus in [1, 64]");
+    MMSIM_PRECOND(cfg && (cfg->asid_bits == 8 || cfg->asid_bits == 16), NULL, "asid_bits is 8 or 16");
+    MMSIM_PRECOND(cfg->ncpus >= 1 && cfg->ncpus <= MMSIM_ASID_MAX_CPUS, NULL, "ncpus in [1, 64]");
     struct mmsim_asid_alloc *a = calloc(1, sizeof *a);
     if (!a)
         return NULL;
@@ -148,7 +139,7 @@ static void assign(struct mmsim_asid_alloc *a, struct mmsim_asid_ctx *ctx)
 uint16_t mmsim_asid_schedule(struct mmsim_asid_alloc *a, unsigned cpu, struct mmsim_asid_ctx *ctx,
                              bool *flush_tlb)
 {
-    PRECOND(cpu < a->cfg.ncpus && flush_tlb, 0, "cpu < ncpus, flush_tlb not NULL");
+    MMSIM_PRECOND(cpu < a->cfg.ncpus && flush_tlb, 0, "cpu < ncpus, flush_tlb not NULL");
     pthread_mutex_lock(&a->lock);
     a->current[cpu] = NULL; /* switching away: a rollover now need not keep it */
     if (ctx && ctx->generation != a->generation)
@@ -183,7 +174,7 @@ static void release_current(struct mmsim_asid_alloc *a, const struct mmsim_asid_
 
 void mmsim_asid_release(struct mmsim_asid_alloc *a, struct mmsim_asid_ctx *ctx)
 {
-    PRECOND(ctx, NOTHING, "ctx not NULL");
+    MMSIM_PRECOND_VOID(ctx, "ctx not NULL");
     pthread_mutex_lock(&a->lock);
     bool busy = is_current_anywhere(a, ctx);
     if (!busy) {
@@ -193,12 +184,12 @@ void mmsim_asid_release(struct mmsim_asid_alloc *a, struct mmsim_asid_ctx *ctx)
         memset(ctx, 0, sizeof *ctx);
     }
     pthread_mutex_unlock(&a->lock);
-    PRECOND(!busy, NOTHING, "the address space is current on no CPU");
+    MMSIM_PRECOND_VOID(!busy, "the address space is current on no CPU");
 }
 
 uint16_t mmsim_asid_of(struct mmsim_asid_alloc *a, const struct mmsim_asid_ctx *ctx)
 {
-    PRECOND(ctx, 0, "ctx not NULL");
+    MMSIM_PRECOND(ctx, 0, "ctx not NULL");
     pthread_mutex_lock(&a->lock);
     uint16_t asid = ctx->generation == a->generation ? ctx->asid : 0;
     pthread_mutex_unlock(&a->lock);

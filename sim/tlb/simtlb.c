@@ -47,14 +47,6 @@
 #include <mmsim/diag.h>
 #include "simtlb.h"
 
-#define PRECOND(cond, ret, msg)                                               \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            mmsim_assert_fail(#cond, __func__, __FILE__, __LINE__, (msg));    \
-            return ret;                                                       \
-        }                                                                     \
-    } while (0)
-
 #define WAYS MMSIM_SIMTLB_WAYS
 #define CACHE_LINE 64
 
@@ -111,7 +103,7 @@ static bool entries_valid(unsigned n)
 struct mmsim_simtlb *mmsim_simtlb_create(const struct mmsim_simtlb_config *cfg)
 {
     unsigned n = cfg && cfg->entries ? cfg->entries : MMSIM_SIMTLB_DEFAULT_ENTRIES;
-    PRECOND(entries_valid(n), NULL, "entries must be a power of two in [16, 65536]");
+    MMSIM_PRECOND(entries_valid(n), NULL, "entries must be a power of two in [16, 65536]");
     struct mmsim_simtlb *tlb = aligned_alloc(CACHE_LINE, sizeof *tlb);
     if (!tlb)
         return NULL;
@@ -200,7 +192,7 @@ enum mmsim_simtlb_result mmsim_simtlb_lookup_slow_(struct mmsim_simtlb *tlb, uin
                                                    enum mmsim_simtlb_op op, bool pan,
                                                    struct mmsim_simtlb_hit *hit)
 {
-    PRECOND((unsigned)op <= MMSIM_SIMTLB_EXEC, MMSIM_SIMTLB_MISS, "op is READ, WRITE or EXEC");
+    MMSIM_PRECOND((unsigned)op <= MMSIM_SIMTLB_EXEC, MMSIM_SIMTLB_MISS, "op is READ, WRITE or EXEC");
     raw_entry r;
     if (!snapshot_probe(tlb, va, asid, &r, true)) {
         count_owner(&tlb->h.misses);
@@ -320,7 +312,7 @@ uint64_t mmsim_simtlb_fill_begin(struct mmsim_simtlb *tlb)
 bool mmsim_simtlb_insert(struct mmsim_simtlb *tlb, const struct mmsim_simtlb_entry *e,
                          uint64_t fill_token)
 {
-    PRECOND(e && e->leaf_shift >= MMSIM_SIMTLB_MIN_LEAF_SHIFT &&
+    MMSIM_PRECOND(e && e->leaf_shift >= MMSIM_SIMTLB_MIN_LEAF_SHIFT &&
                 e->leaf_shift <= MMSIM_SIMTLB_MAX_LEAF_SHIFT && e->ttbr <= 1,
             false, "leaf_shift in [12, 42], ttbr 0 or 1");
     uint64_t base_mask = ~low_mask(e->leaf_shift);
