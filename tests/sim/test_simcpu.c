@@ -192,6 +192,47 @@ static void test_simcpu_fork_then_store_copies_on_write(void **state)
     assert_int_equal(mmsim_mm_check_boot_counts(stderr, NULL), 0);
 }
 
+/* mmsim_proc_fork with the Nth page or heap allocation failing, for every
+ * N until it succeeds: NULL, the parent's data and ASID intact, no frame or
+ * heap byte left behind. */
+static void fork_failing_at_each(enum mmsim_alloc_kind kind)
+{
+    struct mmsim_cpu *cpu = mmsim_sim_cpu(0);
+    struct mmsim_proc *parent = mmsim_proc_create("parent");
+    mmsim_cpu_run(cpu, parent);
+    uint64_t va = mmap_anon(parent, 3);
+    assert_int_equal(mmsim_cpu_store(cpu, va + PAGE, 8, 42, NULL), MMSIM_ACCESS_OK);
+    for (uint64_t nth = 1;; nth++) {
+        size_t f0 = frames();
+        long h0 = (long)mmsim_heap_used();
+        unsigned asid = mmsim_proc_asid(parent);
+        mmsim_inject_arm(kind, nth, MMSIM_INJECT_ONCE);
+        struct mmsim_proc *child = mmsim_proc_fork(parent, "child");
+        uint64_t fired = mmsim_inject_disarm(kind);
+        if (child) {
+            assert_int_equal(fired, 0);
+            mmsim_proc_exit(child);
+            break;
+        }
+        assert_int_equal(fired, 1);
+        assert_int_equal(frames(), f0);
+        assert_int_equal((long)mmsim_heap_used(), h0);
+        assert_int_equal(mmsim_proc_asid(parent), asid);
+        uint64_t v = 0;
+        assert_int_equal(mmsim_cpu_load(cpu, va + PAGE, 8, &v, NULL), MMSIM_ACCESS_OK);
+        assert_int_equal(v, 42);
+        check();
+    }
+    mmsim_proc_exit(parent);
+}
+
+static void test_simcpu_fork_fails_cleanly_at_every_allocation(void **state)
+{
+    (void)state;
+    fork_failing_at_each(MMSIM_ALLOC_PAGE);
+    fork_failing_at_each(MMSIM_ALLOC_HEAP);
+}
+
 static void test_simcpu_unmapped_access_is_segv_with_cause(void **state)
 {
     (void)state;
@@ -578,6 +619,7 @@ int main(void)
         T(test_simcpu_esr_decodes_like_the_trap_path),
         T(test_simcpu_first_touch_faults_once_then_hits),
         T(test_simcpu_fork_then_store_copies_on_write),
+        T(test_simcpu_fork_fails_cleanly_at_every_allocation),
         T(test_simcpu_unmapped_access_is_segv_with_cause),
         T(test_simcpu_failed_allocation_names_the_cause),
         T(test_simcpu_bulk_copies_cross_pages),
