@@ -130,13 +130,9 @@ static void remember_fault(struct mmsim_access_report *rep, const struct mmsim_f
     rep->history[rep->nhistory++] = *f;
 }
 
-static void count(struct mmsim_cpu *cpu, size_t offset, uint64_t n)
-{
-    *(uint64_t *)((char *)&cpu->stats + offset) += n;
-    if (cpu->current)
-        *(uint64_t *)((char *)&cpu->current->stats[cpu->id] + offset) += n;
-}
-#define COUNT(cpu, field, n) count((cpu), offsetof(struct mmsim_cpu_stats, field), (n))
+/* Only the CPU's own counters: the running process gets its share when the
+ * CPU switches away (sim_account), which keeps the hit path to one add. */
+#define COUNT(cpu, field, n) ((cpu)->stats.field += (n))
 
 /* ---- translation -------------------------------------------------------------- */
 
@@ -238,13 +234,25 @@ enum xlat
     XLAT_STOP, /* a check failed: rep says why */
 };
 
+/* A TLB lookup already made for this access (the hit path's), so the TLB
+ * counts each lookup once; `done` false means none yet. */
+struct lookup
+{
+    bool done;
+    enum mmsim_simtlb_result r;
+    struct mmsim_simtlb_hit hit;
+};
+
 static enum xlat translate(struct mmsim_cpu *cpu, uint64_t va, enum mmsim_access_op op, uint64_t *pa,
-                           struct mmsim_simwalk_result *res, struct mmsim_access_report *rep)
+                           struct mmsim_simwalk_result *res, struct mmsim_access_report *rep,
+                           struct lookup *first)
 {
     struct mmsim_simwalk_access acc = { .op = (enum mmsim_simwalk_op)op, .el = (uint8_t)cpu->el, .pan = cpu->pan };
-    struct mmsim_simtlb_hit hit;
-    enum mmsim_simtlb_result r = mmsim_simtlb_lookup(cpu->tlb, va, cpu->asid, cpu->el,
-                                                     (enum mmsim_simtlb_op)op, cpu->pan, &hit);
+    struct mmsim_simtlb_hit hit = first->hit;
+    enum mmsim_simtlb_result r = first->done ? first->r
+                                             : mmsim_simtlb_lookup(cpu->tlb, va, cpu->asid, cpu->el,
+                                                                   (enum mmsim_simtlb_op)op, cpu->pan, &hit);
+    first->done = false; /* a retry after a fault looks up afresh */
     if (r == MMSIM_SIMTLB_HIT) {
         COUNT(cpu, tlb_hits, 1);
         if (g_sim.cfg.stale_check && !tlb_hit_current(cpu, va, acc, hit.pa, rep))
@@ -399,13 +407,14 @@ static enum mmsim_access_status livelock(struct mmsim_cpu *cpu, uint64_t va, str
 }
 
 /* Translate `va` for `op`, taking and fixing faults: the PA, or a status. */
-static enum mmsim_access_status access_page(struct mmsim_cpu *cpu, uint64_t va, enum mmsim_access_op op,
-                                            uint64_t *pa, struct mmsim_access_report *rep)
+static __attribute__((noinline)) enum mmsim_access_status
+access_page_slow(struct mmsim_cpu *cpu, uint64_t va, enum mmsim_access_op op, uint64_t *pa,
+                 struct mmsim_access_report *rep, struct lookup first)
 {
     unsigned first_faults = rep->faults;
     for (;;) {
         struct mmsim_simwalk_result res;
-        enum xlat x = translate(cpu, va, op, pa, &res, rep);
+        enum xlat x = translate(cpu, va, op, pa, &res, rep, &first);
         if (x == XLAT_OK)
             return MMSIM_ACCESS_OK;
         if (x == XLAT_STOP)
@@ -418,15 +427,40 @@ static enum mmsim_access_status access_page(struct mmsim_cpu *cpu, uint64_t va, 
     }
 }
 
+/* The hit path, kept small enough to inline: with no per-hit check, a
+ * permitted TLB hit needs nothing else; anything else goes on with the
+ * lookup already made. */
+static inline enum mmsim_access_status access_page(struct mmsim_cpu *cpu, uint64_t va, enum mmsim_access_op op,
+                                                   uint64_t *pa, struct mmsim_access_report *rep)
+{
+    struct lookup first = { .done = false };
+    if (__builtin_expect(!g_sim.hit_checks, 1)) {
+        first.done = true;
+        first.r = mmsim_simtlb_lookup(cpu->tlb, va, cpu->asid, cpu->el, (enum mmsim_simtlb_op)op, cpu->pan,
+                                      &first.hit);
+        if (__builtin_expect(first.r == MMSIM_SIMTLB_HIT, 1)) {
+            COUNT(cpu, tlb_hits, 1);
+            *pa = first.hit.pa;
+            return MMSIM_ACCESS_OK;
+        }
+    }
+    return access_page_slow(cpu, va, op, pa, rep, first);
+}
+
+/* The report's history and cause are written only when a fault happens:
+ * clearing all of it would cost more than a TLB hit. */
 static void begin(struct mmsim_cpu *cpu, enum mmsim_access_op op, uint64_t va, struct mmsim_access_report *rep)
 {
-    memset(rep, 0, sizeof *rep);
+    rep->status = MMSIM_ACCESS_OK;
     rep->op = op;
     rep->va = va;
+    rep->pa = 0;
     rep->el = cpu->el;
+    rep->faults = 0;
+    rep->nhistory = 0;
+    rep->cause[0] = '\0';
     if (sim_current_cpu() != cpu)
         sim_enter(cpu);
-    COUNT(cpu, accesses, 1);
     if (op == MMSIM_ACCESS_LOAD)
         COUNT(cpu, loads, 1);
     else if (op == MMSIM_ACCESS_STORE)

@@ -45,12 +45,14 @@ struct mmsim_cpu
     struct mmsim_simwalk_regs regs;
     struct mmsim_simwalk_ctx walk; /* decoded from regs */
     struct mmsim_cpu_stats stats;
+    struct mmsim_cpu_stats mark;  /* stats when the running process was last credited */
 };
 
 struct sim_state
 {
     bool up;
     struct mmsim_sim_config cfg;
+    bool hit_checks;              /* stale_check or uaf_check: a TLB hit needs more work */
     struct mmsim_cpu cpus[MMSIM_SIM_MAX_CPUS];
     struct mmsim_asid_alloc *asids;
     pthread_mutex_t lock;         /* the process list and ASID contexts; a leaf lock */
@@ -78,6 +80,9 @@ struct mmsim_proc *sim_proc_of_locked(rt_aspace_t aspace);
 /* Copy into `out` the operation noted (mmsim_sim_note_op) when the free
  * numbered `seq` happened; false if it is too old or none was noted. */
 bool sim_op_of_free(uint32_t seq, char *out, size_t size);
+/* Credit the process running on `cpu` with the CPU's counters since the
+ * last credit (the CPU's own thread, or a quiet CPU). */
+void sim_account(struct mmsim_cpu *cpu);
 /* Add `src` into `dst`. */
 void sim_stats_add(struct mmsim_cpu_stats *dst, const struct mmsim_cpu_stats *src);
 

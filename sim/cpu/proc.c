@@ -138,6 +138,7 @@ void mmsim_proc_exit(struct mmsim_proc *p)
     struct mmsim_cpu *here = sim_current_cpu();
     for (unsigned i = 0; i < g_sim.cfg.ncpus; i++)
         if (g_sim.cpus[i].current == p) {
+            sim_account(&g_sim.cpus[i]);
             g_sim.cpus[i].current = NULL;
             sim_switch_ttbr0(&g_sim.cpus[i], NULL);
         }
@@ -170,11 +171,4 @@ unsigned mmsim_proc_asid(const struct mmsim_proc *p)
     unsigned asid = mmsim_asid_of(g_sim.asids, &p->bind->ctx);
     pthread_mutex_unlock(&g_sim.lock);
     return asid;
-}
-
-void mmsim_proc_stats_get(const struct mmsim_proc *p, struct mmsim_cpu_stats *out)
-{
-    memset(out, 0, sizeof *out);
-    for (unsigned i = 0; i < MMSIM_SIM_MAX_CPUS; i++)
-        sim_stats_add(out, &p->stats[i]);
 }

@@ -240,6 +240,7 @@ int mmsim_sim_start(const struct mmsim_sim_config *cfg)
     if (!config_ok(cfg))
         return -RT_EINVAL;
     g_sim.cfg = *cfg;
+    g_sim.hit_checks = cfg->stale_check || cfg->uaf_check;
     if (make_cpus() != RT_EOK) {
         free_cpus();
         return -RT_ENOMEM;
@@ -322,6 +323,7 @@ unsigned mmsim_cpu_id(const struct mmsim_cpu *cpu)
 void mmsim_cpu_run(struct mmsim_cpu *cpu, struct mmsim_proc *p)
 {
     RT_ASSERT(cpu != NULL);
+    sim_account(cpu);
     cpu->current = p;
     if (p)
         p->thread.oncpu = (rt_uint8_t)cpu->id;
