@@ -182,7 +182,7 @@ static void tlb_fill(struct mmsim_cpu *cpu, uint64_t va, const struct mmsim_simw
         .attr = res->mair_attr,
         .ttbr = (uint8_t)VA_UPPER(va),
     };
-    mmsim_simtlb_insert(cpu->tlb, &e, token); /* refused after a racing TLBI: the next access walks */
+    mmsim_simtlb_insert(cpu->hot.tlb, &e, token); /* refused after a racing TLBI: the next access walks */
 }
 
 /* A TLB hit must agree with the tables as they are now: mm operations
@@ -205,7 +205,7 @@ static bool tlb_hit_current(struct mmsim_cpu *cpu, uint64_t va, struct mmsim_sim
     fail(rep, MMSIM_ACCESS_STALE_TLB, va,
          "stale TLB entry: VA %#llx (ASID %u) still maps PA %#llx but the tables now give %s%s%s; "
          "no TLB invalidation covered it (last mm operation: %s)",
-         (unsigned long long)va, cpu->asid, (unsigned long long)pa,
+         (unsigned long long)va, cpu->hot.asid, (unsigned long long)pa,
          fresh.fault == MMSIM_SIMWALK_OK ? "another PA" : mmsim_simwalk_fault_name(fresh.fault),
          fresh.fault == MMSIM_SIMWALK_OK ? "" : " fault", "", op ? op : "unknown");
     return false;
@@ -234,27 +234,15 @@ enum xlat
     XLAT_STOP, /* a check failed: rep says why */
 };
 
-/* A TLB lookup already made for this access (the hit path's), so the TLB
- * counts each lookup once; `done` false means none yet. */
-struct lookup
-{
-    bool done;
-    enum mmsim_simtlb_result r;
-    struct mmsim_simtlb_hit hit;
-};
-
 static enum xlat translate(struct mmsim_cpu *cpu, uint64_t va, enum mmsim_access_op op, uint64_t *pa,
-                           struct mmsim_simwalk_result *res, struct mmsim_access_report *rep,
-                           struct lookup *first)
+                           struct mmsim_simwalk_result *res, struct mmsim_access_report *rep)
 {
-    struct mmsim_simwalk_access acc = { .op = (enum mmsim_simwalk_op)op, .el = (uint8_t)cpu->el, .pan = cpu->pan };
-    struct mmsim_simtlb_hit hit = first->hit;
-    enum mmsim_simtlb_result r = first->done ? first->r
-                                             : mmsim_simtlb_lookup(cpu->tlb, va, cpu->asid, cpu->el,
-                                                                   (enum mmsim_simtlb_op)op, cpu->pan, &hit);
-    first->done = false; /* a retry after a fault looks up afresh */
+    struct mmsim_simwalk_access acc = { .op = (enum mmsim_simwalk_op)op, .el = (uint8_t)cpu->hot.el, .pan = cpu->hot.pan };
+    struct mmsim_simtlb_hit hit;
+    enum mmsim_simtlb_result r = mmsim_simtlb_lookup(cpu->hot.tlb, va, cpu->hot.asid, cpu->hot.el,
+                                                     (enum mmsim_simtlb_op)op, cpu->hot.pan, &hit);
     if (r == MMSIM_SIMTLB_HIT) {
-        COUNT(cpu, tlb_hits, 1);
+        cpu->hot.tlb_hits++;
         if (g_sim.cfg.stale_check && !tlb_hit_current(cpu, va, acc, hit.pa, rep))
             return XLAT_STOP;
         *pa = hit.pa;
@@ -263,7 +251,7 @@ static enum xlat translate(struct mmsim_cpu *cpu, uint64_t va, enum mmsim_access
             COUNT(cpu, tlb_misses, 1);
         else
             COUNT(cpu, tlb_perm_misses, 1);
-        uint64_t token = mmsim_simtlb_fill_begin(cpu->tlb);
+        uint64_t token = mmsim_simtlb_fill_begin(cpu->hot.tlb);
         if (!walk(cpu, va, acc, res, rep))
             return XLAT_STOP;
         if (res->fault != MMSIM_SIMWALK_OK)
@@ -350,7 +338,7 @@ static bool fix_access_flag(struct mmsim_cpu *cpu, uint64_t va, uint8_t fsc)
 static enum mmsim_access_status trap(struct mmsim_cpu *cpu, uint64_t va, enum mmsim_access_op op, uint8_t fsc,
                                      struct mmsim_access_report *rep)
 {
-    struct mmsim_fault_record f = { .esr = mmsim_cpu_esr(op, cpu->el, fsc), .far = va, .fsc = fsc,
+    struct mmsim_fault_record f = { .esr = mmsim_cpu_esr(op, cpu->hot.el, fsc), .far = va, .fsc = fsc,
                                     .level = (int8_t)fault_level(fsc) };
     COUNT(cpu, faults, 1);
     enum mmsim_simwalk_fault kind = fsc_kind(fsc);
@@ -407,14 +395,13 @@ static enum mmsim_access_status livelock(struct mmsim_cpu *cpu, uint64_t va, str
 }
 
 /* Translate `va` for `op`, taking and fixing faults: the PA, or a status. */
-static __attribute__((noinline)) enum mmsim_access_status
-access_page_slow(struct mmsim_cpu *cpu, uint64_t va, enum mmsim_access_op op, uint64_t *pa,
-                 struct mmsim_access_report *rep, struct lookup first)
+static enum mmsim_access_status access_page(struct mmsim_cpu *cpu, uint64_t va, enum mmsim_access_op op,
+                                            uint64_t *pa, struct mmsim_access_report *rep)
 {
     unsigned first_faults = rep->faults;
     for (;;) {
         struct mmsim_simwalk_result res;
-        enum xlat x = translate(cpu, va, op, pa, &res, rep, &first);
+        enum xlat x = translate(cpu, va, op, pa, &res, rep);
         if (x == XLAT_OK)
             return MMSIM_ACCESS_OK;
         if (x == XLAT_STOP)
@@ -427,26 +414,6 @@ access_page_slow(struct mmsim_cpu *cpu, uint64_t va, enum mmsim_access_op op, ui
     }
 }
 
-/* The hit path, kept small enough to inline: with no per-hit check, a
- * permitted TLB hit needs nothing else; anything else goes on with the
- * lookup already made. */
-static inline enum mmsim_access_status access_page(struct mmsim_cpu *cpu, uint64_t va, enum mmsim_access_op op,
-                                                   uint64_t *pa, struct mmsim_access_report *rep)
-{
-    struct lookup first = { .done = false };
-    if (__builtin_expect(!g_sim.hit_checks, 1)) {
-        first.done = true;
-        first.r = mmsim_simtlb_lookup(cpu->tlb, va, cpu->asid, cpu->el, (enum mmsim_simtlb_op)op, cpu->pan,
-                                      &first.hit);
-        if (__builtin_expect(first.r == MMSIM_SIMTLB_HIT, 1)) {
-            COUNT(cpu, tlb_hits, 1);
-            *pa = first.hit.pa;
-            return MMSIM_ACCESS_OK;
-        }
-    }
-    return access_page_slow(cpu, va, op, pa, rep, first);
-}
-
 /* The report's history and cause are written only when a fault happens:
  * clearing all of it would cost more than a TLB hit. */
 static void begin(struct mmsim_cpu *cpu, enum mmsim_access_op op, uint64_t va, struct mmsim_access_report *rep)
@@ -455,16 +422,16 @@ static void begin(struct mmsim_cpu *cpu, enum mmsim_access_op op, uint64_t va, s
     rep->op = op;
     rep->va = va;
     rep->pa = 0;
-    rep->el = cpu->el;
+    rep->el = cpu->hot.el;
     rep->faults = 0;
     rep->nhistory = 0;
     rep->cause[0] = '\0';
     if (sim_current_cpu() != cpu)
         sim_enter(cpu);
     if (op == MMSIM_ACCESS_LOAD)
-        COUNT(cpu, loads, 1);
+        cpu->hot.loads++;
     else if (op == MMSIM_ACCESS_STORE)
-        COUNT(cpu, stores, 1);
+        cpu->hot.stores++;
     else
         COUNT(cpu, fetches, 1);
 }
@@ -581,39 +548,33 @@ static bool crosses_page(uint64_t va, unsigned size)
     return (va & ARCH_PAGE_MASK) + size > ARCH_PAGE_SIZE;
 }
 
-enum mmsim_access_status mmsim_cpu_load(struct mmsim_cpu *cpu, uint64_t va, unsigned size, uint64_t *val,
-                                        struct mmsim_access_report *rep)
+/* Everything the inline hit path does not take: misses, faults, checks,
+ * unaligned and page-crossing accesses, bad arguments. */
+enum mmsim_access_status mmsim_cpu_access_slow_(struct mmsim_cpu *cpu, uint64_t va, unsigned size,
+                                                uint64_t *val, bool store, struct mmsim_access_report *rep)
 {
     struct mmsim_access_report local;
     rep = rep ? rep : &local;
+    enum mmsim_access_op op = store ? MMSIM_ACCESS_STORE : MMSIM_ACCESS_LOAD;
     MMSIM_PRECOND(cpu && val && size_ok(size), MMSIM_ACCESS_BAD_ARGUMENT,
-                "mmsim_cpu_load: cpu, val and a size of 1, 2, 4 or 8");
-    begin(cpu, MMSIM_ACCESS_LOAD, va, rep);
+                  "mmsim_cpu_load/store: cpu, a value and a size of 1, 2, 4 or 8");
+    begin(cpu, op, va, rep);
     if (!crosses_page(va, size))
-        return single(cpu, va, size, val, MMSIM_ACCESS_LOAD, rep);
+        return single(cpu, va, size, val, op, rep);
+    if (store) {
+        /* both pages translated before either is written, so a fault on the
+         * second leaves the first unchanged */
+        uint64_t pa;
+        enum mmsim_access_status st = access_page(cpu, (va | ARCH_PAGE_MASK) + 1, op, &pa, rep);
+        if (st != MMSIM_ACCESS_OK)
+            return st;
+        return copy(cpu, va, val, size, op, rep);
+    }
     uint64_t v = 0;
-    enum mmsim_access_status st = copy(cpu, va, &v, size, MMSIM_ACCESS_LOAD, rep);
+    enum mmsim_access_status st = copy(cpu, va, &v, size, op, rep);
     if (st == MMSIM_ACCESS_OK)
         *val = v;
     return st;
-}
-
-enum mmsim_access_status mmsim_cpu_store(struct mmsim_cpu *cpu, uint64_t va, unsigned size, uint64_t val,
-                                         struct mmsim_access_report *rep)
-{
-    struct mmsim_access_report local;
-    rep = rep ? rep : &local;
-    MMSIM_PRECOND(cpu && size_ok(size), MMSIM_ACCESS_BAD_ARGUMENT, "mmsim_cpu_store: cpu and a size of 1, 2, 4 or 8");
-    begin(cpu, MMSIM_ACCESS_STORE, va, rep);
-    if (!crosses_page(va, size))
-        return single(cpu, va, size, &val, MMSIM_ACCESS_STORE, rep);
-    /* a store that crosses pages translates both before writing either, so
-     * a fault on the second page leaves the first unchanged */
-    uint64_t pa;
-    enum mmsim_access_status st = access_page(cpu, (va | ARCH_PAGE_MASK) + 1, MMSIM_ACCESS_STORE, &pa, rep);
-    if (st != MMSIM_ACCESS_OK)
-        return st;
-    return copy(cpu, va, &val, size, MMSIM_ACCESS_STORE, rep);
 }
 
 enum mmsim_access_status mmsim_cpu_fetch(struct mmsim_cpu *cpu, uint64_t va, uint32_t *insn,

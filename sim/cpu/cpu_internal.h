@@ -35,13 +35,10 @@ struct mmsim_proc
 
 struct mmsim_cpu
 {
+    struct mmsim_cpu_hot_ hot;    /* first: simcpu.h's inline hit path reads it */
     unsigned id;
-    struct mmsim_simtlb *tlb;
     struct mmsim_proc *current;   /* NULL: a kernel thread runs */
     struct rt_thread idle;        /* the kernel thread when no process runs */
-    unsigned el;
-    bool pan;
-    uint16_t asid;                /* TTBR0's ASID */
     struct mmsim_simwalk_regs regs;
     struct mmsim_simwalk_ctx walk; /* decoded from regs */
     struct mmsim_cpu_stats stats;
@@ -52,7 +49,6 @@ struct sim_state
 {
     bool up;
     struct mmsim_sim_config cfg;
-    bool hit_checks;              /* stale_check or uaf_check: a TLB hit needs more work */
     struct mmsim_cpu cpus[MMSIM_SIM_MAX_CPUS];
     struct mmsim_asid_alloc *asids;
     pthread_mutex_t lock;         /* the process list and ASID contexts; a leaf lock */
@@ -83,6 +79,8 @@ bool sim_op_of_free(uint32_t seq, char *out, size_t size);
 /* Credit the process running on `cpu` with the CPU's counters since the
  * last credit (the CPU's own thread, or a quiet CPU). */
 void sim_account(struct mmsim_cpu *cpu);
+/* `cpu`'s counters, the inline path's included. */
+void sim_cpu_stats_now(const struct mmsim_cpu *cpu, struct mmsim_cpu_stats *out);
 /* Add `src` into `dst`. */
 void sim_stats_add(struct mmsim_cpu_stats *dst, const struct mmsim_cpu_stats *src);
 

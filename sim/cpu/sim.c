@@ -18,7 +18,8 @@
 
 struct sim_state g_sim = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-static _Thread_local struct mmsim_cpu *g_here; /* the CPU this host thread acts as */
+_Thread_local struct mmsim_cpu *mmsim_cpu_here_; /* the CPU this host thread acts as */
+struct mmsim_sim_ram_ mmsim_sim_ram_;
 
 #define TCR_EPD0 (1ull << 7)
 #define TCR_AS (1ull << 36)
@@ -53,12 +54,12 @@ static bool config_ok(const struct mmsim_sim_config *cfg)
 
 struct mmsim_cpu *sim_current_cpu(void)
 {
-    return g_here;
+    return mmsim_cpu_here_;
 }
 
 void sim_enter(struct mmsim_cpu *cpu)
 {
-    g_here = cpu;
+    mmsim_cpu_here_ = cpu;
     mmsim_cpu_set_current_id((int)cpu->id);
     mmsim_thread_set_current(cpu->current ? &cpu->current->thread : &cpu->idle);
 }
@@ -77,7 +78,7 @@ static void build_regs(struct mmsim_cpu *cpu, rt_aspace_t aspace)
     uint64_t asid_mask = g_sim.cfg.asid_bits == 16 ? 0xffffu : 0xffu;
     cpu->regs = (struct mmsim_simwalk_regs){
         .ttbr0_el1 = user ? (r.ttbr0 & ((1ull << TTBR_ASID_SHIFT) - 1)) |
-                            ((uint64_t)(cpu->asid & asid_mask) << TTBR_ASID_SHIFT) : 0,
+                            ((uint64_t)(cpu->hot.asid & asid_mask) << TTBR_ASID_SHIFT) : 0,
         .ttbr1_el1 = r.ttbr1,
         .tcr_el1 = user ? tcr & ~TCR_EPD0 : tcr | TCR_EPD0,
         .sctlr_el1 = r.sctlr,
@@ -94,10 +95,10 @@ void sim_switch_ttbr0(struct mmsim_cpu *cpu, rt_aspace_t aspace)
     struct mmsim_proc *p = aspace ? sim_proc_of_locked(aspace) : NULL;
     if (aspace && aspace != &rt_kernel_space && !p)
         LOG_W("aspace %p runs no process: the CPU runs with TTBR0 walks disabled", (void *)aspace);
-    cpu->asid = mmsim_asid_schedule(g_sim.asids, cpu->id, p ? &p->bind->ctx : NULL, &flush);
+    cpu->hot.asid = mmsim_asid_schedule(g_sim.asids, cpu->id, p ? &p->bind->ctx : NULL, &flush);
     pthread_mutex_unlock(&g_sim.lock);
     if (flush)
-        mmsim_simtlb_invalidate_all(cpu->tlb);
+        mmsim_simtlb_invalidate_all(cpu->hot.tlb);
     build_regs(cpu, p ? aspace : NULL);
 }
 
@@ -129,15 +130,15 @@ static void each_tlb_all(void *ctx)
 {
     (void)ctx;
     for (unsigned i = 0; i < g_sim.cfg.ncpus; i++)
-        mmsim_simtlb_invalidate_all(g_sim.cpus[i].tlb);
+        mmsim_simtlb_invalidate_all(g_sim.cpus[i].hot.tlb);
 }
 
 static void local_tlb_all(void *ctx)
 {
-    struct mmsim_cpu *cpu = g_here;
+    struct mmsim_cpu *cpu = mmsim_cpu_here_;
     (void)ctx;
     if (cpu)
-        mmsim_simtlb_invalidate_all(cpu->tlb);
+        mmsim_simtlb_invalidate_all(cpu->hot.tlb);
     else
         each_tlb_all(NULL); /* a host thread that is no CPU: be safe */
 }
@@ -148,7 +149,7 @@ static void each_tlb_aspace(void *ctx, struct rt_aspace *aspace)
     if (asid < 0)
         each_tlb_all(ctx);
     for (unsigned i = 0; asid > 0 && i < g_sim.cfg.ncpus; i++)
-        mmsim_simtlb_invalidate_asid(g_sim.cpus[i].tlb, (uint16_t)asid);
+        mmsim_simtlb_invalidate_asid(g_sim.cpus[i].hot.tlb, (uint16_t)asid);
 }
 
 static void each_tlb_range(void *ctx, struct rt_aspace *aspace, void *va, size_t size, size_t stride)
@@ -158,9 +159,9 @@ static void each_tlb_range(void *ctx, struct rt_aspace *aspace, void *va, size_t
     int asid = asid_for(aspace);
     for (unsigned i = 0; asid != 0 && i < g_sim.cfg.ncpus; i++) {
         if (asid < 0)
-            mmsim_simtlb_invalidate_range_all_asids(g_sim.cpus[i].tlb, (uintptr_t)va, size);
+            mmsim_simtlb_invalidate_range_all_asids(g_sim.cpus[i].hot.tlb, (uintptr_t)va, size);
         else
-            mmsim_simtlb_invalidate_range(g_sim.cpus[i].tlb, (uintptr_t)va, size, (uint16_t)asid);
+            mmsim_simtlb_invalidate_range(g_sim.cpus[i].hot.tlb, (uintptr_t)va, size, (uint16_t)asid);
     }
 }
 
@@ -172,8 +173,8 @@ static void each_tlb_page(void *ctx, struct rt_aspace *aspace, void *va)
 static void switch_here(void *ctx, struct rt_aspace *aspace)
 {
     (void)ctx;
-    if (g_here)
-        sim_switch_ttbr0(g_here, aspace);
+    if (mmsim_cpu_here_)
+        sim_switch_ttbr0(mmsim_cpu_here_, aspace);
 }
 
 /* Called with the allocator's lock held, to recycle an ASID. */
@@ -181,7 +182,7 @@ static void invalidate_asid_everywhere(void *ctx, uint16_t asid)
 {
     (void)ctx;
     for (unsigned i = 0; i < g_sim.cfg.ncpus; i++)
-        mmsim_simtlb_invalidate_asid(g_sim.cpus[i].tlb, asid);
+        mmsim_simtlb_invalidate_asid(g_sim.cpus[i].hot.tlb, asid);
 }
 
 static const struct mmsim_tlb_ops k_tlb_ops = {
@@ -198,8 +199,8 @@ static const struct mmsim_tlb_ops k_tlb_ops = {
 static void free_cpus(void)
 {
     for (unsigned i = 0; i < MMSIM_SIM_MAX_CPUS; i++) {
-        mmsim_simtlb_destroy(g_sim.cpus[i].tlb);
-        g_sim.cpus[i].tlb = NULL;
+        mmsim_simtlb_destroy(g_sim.cpus[i].hot.tlb);
+        g_sim.cpus[i].hot.tlb = NULL;
     }
     mmsim_asid_destroy(g_sim.asids);
     g_sim.asids = NULL;
@@ -220,8 +221,9 @@ static int make_cpus(void)
         cpu->id = i;
         snprintf(cpu->idle.name, sizeof cpu->idle.name, "idle%u", i);
         cpu->idle.oncpu = (rt_uint8_t)i;
-        cpu->tlb = mmsim_simtlb_create(&tc);
-        if (!cpu->tlb)
+        cpu->hot.tlb = mmsim_simtlb_create(&tc);
+        cpu->hot.slow = g_sim.cfg.stale_check || g_sim.cfg.uaf_check;
+        if (!cpu->hot.tlb)
             return -RT_ENOMEM;
         build_regs(cpu, NULL);
     }
@@ -240,7 +242,9 @@ int mmsim_sim_start(const struct mmsim_sim_config *cfg)
     if (!config_ok(cfg))
         return -RT_EINVAL;
     g_sim.cfg = *cfg;
-    g_sim.hit_checks = cfg->stale_check || cfg->uaf_check;
+    struct mmsim_phys_stats ps;
+    mmsim_phys_stats_get(&ps);
+    mmsim_sim_ram_ = (struct mmsim_sim_ram_){ ps.ram_base_pa, ps.ram_size, mmsim_phys_pa2host(ps.ram_base_pa) };
     if (make_cpus() != RT_EOK) {
         free_cpus();
         return -RT_ENOMEM;
@@ -263,7 +267,7 @@ void mmsim_sim_stop(void)
     mmsim_mmu_leaf_policy_set(false, false);
     free_cpus();
     g_sim.up = false;
-    g_here = NULL;
+    mmsim_cpu_here_ = NULL;
     mmsim_thread_set_current(NULL);
     mmsim_cpu_set_current_id(0);
 }
@@ -328,7 +332,7 @@ void mmsim_cpu_run(struct mmsim_cpu *cpu, struct mmsim_proc *p)
     if (p)
         p->thread.oncpu = (rt_uint8_t)cpu->id;
     sim_enter(cpu);
-    cpu->el = p ? 0 : 1;
+    cpu->hot.el = p ? 0 : 1;
     lwp_aspace_switch(rt_thread_self()); /* TTBR0 through the mm layer's switch hook */
 }
 
@@ -346,20 +350,20 @@ struct mmsim_proc *mmsim_cpu_current(const struct mmsim_cpu *cpu)
 void mmsim_cpu_set_el(struct mmsim_cpu *cpu, unsigned el)
 {
     MMSIM_PRECOND_VOID(el <= 1, "mmsim_cpu_set_el: el must be 0 or 1");
-    cpu->el = el;
+    cpu->hot.el = el;
 }
 
 unsigned mmsim_cpu_el(const struct mmsim_cpu *cpu)
 {
-    return cpu->el;
+    return cpu->hot.el;
 }
 
 void mmsim_cpu_set_pan(struct mmsim_cpu *cpu, bool pan)
 {
-    cpu->pan = pan;
+    cpu->hot.pan = pan;
 }
 
 unsigned mmsim_cpu_tlb_entries(struct mmsim_cpu *cpu)
 {
-    return mmsim_simtlb_valid_entries(cpu->tlb);
+    return mmsim_simtlb_valid_entries(cpu->hot.tlb);
 }

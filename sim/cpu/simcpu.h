@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <lwp.h>
 #include <mm_aspace.h>
+#include "simtlb.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -147,11 +148,11 @@ struct mmsim_access_report
 /* Load/store `size` bytes (1, 2, 4 or 8; little-endian, any alignment
  * inside one page or across two) at `va` on `cpu` at its EL. Faults are
  * taken and fixed as the hardware and kernel would; returns the status
- * (also in `rep`, which may be NULL). */
-enum mmsim_access_status mmsim_cpu_load(struct mmsim_cpu *cpu, uint64_t va, unsigned size, uint64_t *val,
-                                        struct mmsim_access_report *rep);
-enum mmsim_access_status mmsim_cpu_store(struct mmsim_cpu *cpu, uint64_t va, unsigned size, uint64_t val,
-                                         struct mmsim_access_report *rep);
+ * (also in `rep`, which may be NULL). Inline: a TLB hit costs a few ns. */
+static inline enum mmsim_access_status mmsim_cpu_load(struct mmsim_cpu *cpu, uint64_t va, unsigned size,
+                                                      uint64_t *val, struct mmsim_access_report *rep);
+static inline enum mmsim_access_status mmsim_cpu_store(struct mmsim_cpu *cpu, uint64_t va, unsigned size,
+                                                       uint64_t val, struct mmsim_access_report *rep);
 /* An instruction fetch of 4 bytes. */
 enum mmsim_access_status mmsim_cpu_fetch(struct mmsim_cpu *cpu, uint64_t va, uint32_t *insn,
                                          struct mmsim_access_report *rep);
@@ -211,6 +212,98 @@ void mmsim_sim_stats_print(FILE *out, bool json);
 void mmsim_sim_note_op(const char *what);
 /* Valid entries of a CPU's TLB. */
 unsigned mmsim_cpu_tlb_entries(struct mmsim_cpu *cpu);
+
+/* ---- the inline TLB-hit path (layout private to sim/cpu; names ending in _
+ * are not API) ------------------------------------------------------------- */
+
+/* The first member of every CPU: what a hit needs, and its counters. */
+struct mmsim_cpu_hot_
+{
+    struct mmsim_simtlb *tlb;
+    uint16_t asid;
+    uint8_t el;
+    bool pan;
+    bool slow;         /* a per-hit check is on: every access takes the full path */
+    uint64_t tlb_hits, loads, stores;
+};
+
+/* Simulated RAM as the host sees it, fixed while the simulator runs. */
+struct mmsim_sim_ram_
+{
+    uint64_t base_pa, size;
+    unsigned char *host;
+};
+extern struct mmsim_sim_ram_ mmsim_sim_ram_;
+extern _Thread_local struct mmsim_cpu *mmsim_cpu_here_;
+
+enum mmsim_access_status mmsim_cpu_access_slow_(struct mmsim_cpu *cpu, uint64_t va, unsigned size,
+                                                uint64_t *val, bool store, struct mmsim_access_report *rep);
+
+/* The host byte a permitted TLB hit reaches, or NULL (miss, a check is on,
+ * another CPU's thread, not RAM, or the access crosses its natural size). */
+static inline unsigned char *mmsim_cpu_hit_(struct mmsim_cpu *cpu, uint64_t va, unsigned size, bool store)
+{
+    struct mmsim_cpu_hot_ *h = (struct mmsim_cpu_hot_ *)(void *)cpu;
+    if (!cpu || h->slow || mmsim_cpu_here_ != cpu || (va & (size - 1u)) || (size & (size - 1u)) || size > 8u)
+        return NULL;
+    struct mmsim_simtlb_hit hit;
+    if (mmsim_simtlb_lookup(h->tlb, va, h->asid, h->el, store ? MMSIM_SIMTLB_WRITE : MMSIM_SIMTLB_READ, h->pan,
+                            &hit) != MMSIM_SIMTLB_HIT)
+        return NULL; /* the slow path looks up again: a miss is counted twice */
+    uint64_t off = hit.pa - mmsim_sim_ram_.base_pa;
+    if (off >= mmsim_sim_ram_.size)
+        return NULL;
+    h->tlb_hits++;
+    return mmsim_sim_ram_.host + off;
+}
+
+static inline void mmsim_cpu_report_ok_(struct mmsim_access_report *rep, int op, uint64_t va, unsigned el)
+{
+    if (rep) {
+        rep->status = MMSIM_ACCESS_OK;
+        rep->op = (enum mmsim_access_op)op;
+        rep->va = va;
+        rep->pa = 0;
+        rep->el = el;
+        rep->faults = 0;
+        rep->nhistory = 0;
+        rep->cause[0] = '\0';
+    }
+}
+
+static inline enum mmsim_access_status mmsim_cpu_load(struct mmsim_cpu *cpu, uint64_t va, unsigned size,
+                                                      uint64_t *val, struct mmsim_access_report *rep)
+{
+    unsigned char *p = val ? mmsim_cpu_hit_(cpu, va, size, false) : NULL;
+    if (!p)
+        return mmsim_cpu_access_slow_(cpu, va, size, val, false, rep);
+    switch (size) { /* aligned: single-copy atomic, as on the hardware */
+    case 1: *val = __atomic_load_n(p, __ATOMIC_RELAXED); break;
+    case 2: *val = __atomic_load_n((uint16_t *)(void *)p, __ATOMIC_RELAXED); break;
+    case 4: *val = __atomic_load_n((uint32_t *)(void *)p, __ATOMIC_RELAXED); break;
+    default: *val = __atomic_load_n((uint64_t *)(void *)p, __ATOMIC_RELAXED); break;
+    }
+    ((struct mmsim_cpu_hot_ *)(void *)cpu)->loads++;
+    mmsim_cpu_report_ok_(rep, MMSIM_ACCESS_LOAD, va, ((struct mmsim_cpu_hot_ *)(void *)cpu)->el);
+    return MMSIM_ACCESS_OK;
+}
+
+static inline enum mmsim_access_status mmsim_cpu_store(struct mmsim_cpu *cpu, uint64_t va, unsigned size,
+                                                       uint64_t val, struct mmsim_access_report *rep)
+{
+    unsigned char *p = mmsim_cpu_hit_(cpu, va, size, true);
+    if (!p)
+        return mmsim_cpu_access_slow_(cpu, va, size, &val, true, rep);
+    switch (size) {
+    case 1: __atomic_store_n(p, (uint8_t)val, __ATOMIC_RELAXED); break;
+    case 2: __atomic_store_n((uint16_t *)(void *)p, (uint16_t)val, __ATOMIC_RELAXED); break;
+    case 4: __atomic_store_n((uint32_t *)(void *)p, (uint32_t)val, __ATOMIC_RELAXED); break;
+    default: __atomic_store_n((uint64_t *)(void *)p, val, __ATOMIC_RELAXED); break;
+    }
+    ((struct mmsim_cpu_hot_ *)(void *)cpu)->stores++;
+    mmsim_cpu_report_ok_(rep, MMSIM_ACCESS_STORE, va, ((struct mmsim_cpu_hot_ *)(void *)cpu)->el);
+    return MMSIM_ACCESS_OK;
+}
 
 #ifdef __cplusplus
 }

@@ -29,19 +29,29 @@ static void finish(struct mmsim_cpu_stats *s)
     s->accesses = s->loads + s->stores + s->fetches;
 }
 
+void sim_cpu_stats_now(const struct mmsim_cpu *cpu, struct mmsim_cpu_stats *out)
+{
+    *out = cpu->stats;
+    out->tlb_hits = cpu->hot.tlb_hits;
+    out->loads = cpu->hot.loads;
+    out->stores = cpu->hot.stores;
+}
+
 void sim_account(struct mmsim_cpu *cpu)
 {
+    struct mmsim_cpu_stats now;
+    sim_cpu_stats_now(cpu, &now);
     if (cpu->current) {
         struct mmsim_cpu_stats delta;
-        stats_sub(&delta, &cpu->stats, &cpu->mark);
+        stats_sub(&delta, &now, &cpu->mark);
         sim_stats_add(&cpu->current->stats[cpu->id], &delta);
     }
-    cpu->mark = cpu->stats;
+    cpu->mark = now;
 }
 
 void mmsim_cpu_stats_get(const struct mmsim_cpu *cpu, struct mmsim_cpu_stats *out)
 {
-    *out = cpu->stats;
+    sim_cpu_stats_now(cpu, out);
     finish(out);
 }
 
@@ -52,8 +62,9 @@ void mmsim_proc_stats_get(const struct mmsim_proc *p, struct mmsim_cpu_stats *ou
         sim_stats_add(out, &p->stats[i]);
     for (unsigned i = 0; i < g_sim.cfg.ncpus; i++)
         if (g_sim.cpus[i].current == p) { /* not yet credited */
-            struct mmsim_cpu_stats delta;
-            stats_sub(&delta, &g_sim.cpus[i].stats, &g_sim.cpus[i].mark);
+            struct mmsim_cpu_stats now, delta;
+            sim_cpu_stats_now(&g_sim.cpus[i], &now);
+            stats_sub(&delta, &now, &g_sim.cpus[i].mark);
             sim_stats_add(out, &delta);
         }
     finish(out);
