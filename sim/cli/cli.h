@@ -13,8 +13,11 @@
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
 
-int cli_demo(int argc, char **argv);
-int cli_export(int argc, char **argv);
+/* Each takes its own name as argv[0] and returns the exit status. */
+int cli_demo(int argc, char **argv);        /* mmsim pgtable-demo */
+int cli_export(int argc, char **argv);      /* mmsim export */
+int cli_run(int argc, char **argv);         /* mmsim run (run_cmd.c) */
+int cli_walkthrough(int argc, char **argv); /* mmsim [walkthrough] (run_cmd.c) */
 
 /* One "map" line: PA_ALLOC means "allocate frames for it". */
 #define CLI_PA_ALLOC UINT64_MAX

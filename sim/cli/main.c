@@ -1,31 +1,59 @@
-/* mmsim — the simulator's command line. */
+/* mmsim — the simulator's command line. With no arguments it runs the
+ * built-in fork/copy-on-write walkthrough. */
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
 
 static void usage(FILE *out)
 {
-    fputs("usage: mmsim [demo]                  boot a machine, map, translate, print the tables\n"
+    fputs("usage: mmsim                         the built-in walkthrough: fork and copy-on-write, step by step\n"
+          "       mmsim walkthrough [--print] [--stats]\n"
+          "                                     the same; --print shows its scenario script\n"
+          "       mmsim run [-v] [--stats] [--json] [--seed N] [--repeat N] FILE...\n"
+          "                                     run scenario files (docs/scenarios.md), each on a fresh machine\n"
+          "       mmsim pgtable-demo            boot a machine, map, translate, print the page tables\n"
           "       mmsim export [-m MAPFILE] [-n N] [-s SEED] [-b RAM_BASE] OUTDIR\n"
           "                                     write tables, registers and translation vectors\n"
           "       mmsim help | --version\n", out);
 }
 
+#ifdef MMSIM_CLI_SCENARIOS
+static int walkthrough(int argc, char **argv) { return cli_walkthrough(argc, argv); }
+static int run(int argc, char **argv) { return cli_run(argc, argv); }
+#else
+/* Built without the scenario part (no simulated CPU yet): the old default. */
+static int walkthrough(int argc, char **argv) { return cli_demo(argc, argv); }
+static int run(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    fprintf(stderr, "mmsim run: this build has no simulated CPU (sim/cpu)\n");
+    return CLI_EXIT_USAGE;
+}
+#endif
+
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "demo") == 0)
-        return cli_demo(argc > 1 ? argc - 1 : 0, argv + 1);
-    if (strcmp(argv[1], "export") == 0)
+    static char *none[] = { "walkthrough", NULL };
+    if (argc < 2)
+        return walkthrough(1, none);
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "walkthrough") == 0)
+        return walkthrough(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return run(argc - 1, argv + 1);
+    if (strcmp(cmd, "pgtable-demo") == 0)
+        return cli_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "export") == 0)
         return cli_export(argc - 1, argv + 1);
-    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return CLI_EXIT_OK;
     }
-    if (strcmp(argv[1], "--version") == 0) {
+    if (strcmp(cmd, "--version") == 0) {
         puts("mmsim 0.1.0");
         return CLI_EXIT_OK;
     }
-    fprintf(stderr, "mmsim: unknown command '%s'\n", argv[1]);
+    fprintf(stderr, "mmsim: unknown command '%s'\n", cmd);
     usage(stderr);
     return CLI_EXIT_USAGE;
 }
