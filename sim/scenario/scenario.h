@@ -42,7 +42,7 @@ enum mmsim_scenario_kind
     MMSIM_SC_PROTECT,     /* P protect VA ro|rw        (rt_aspace_control) */
     MMSIM_SC_RUN,         /* on cpuN run P|idle */
     MMSIM_SC_PAN,         /* on cpuN pan on|off */
-    MMSIM_SC_ACCESS,      /* [on cpuN | P] [el0|el1] read|write|exec ... */
+    MMSIM_SC_ACCESS,      /* [on cpuN | P] [el0|el1] read|write|exec ...; P put|get ... */
     MMSIM_SC_INJECT,      /* [on cpuN | P] inject read|write|exec VA FAULT [level N] */
     MMSIM_SC_EXPECT,      /* expect ... */
     MMSIM_SC_CHECK,       /* check */
@@ -143,6 +143,7 @@ struct mmsim_scenario_stmt
     int line;             /* 1-based */
     const char *text;     /* the line without comment and surrounding blanks */
     const char *where;    /* "file:line: text", for mmsim_sim_note_op */
+    const char *comment;  /* the line's trailing comment, NULL if none */
     int proc;             /* subject process slot, -1 none */
     int proc2;            /* fork's child slot */
     int cpu;              /* explicit CPU, -1: the subject's or the current one */
@@ -153,6 +154,7 @@ struct mmsim_scenario_stmt
     enum mmsim_scenario_op op;
     unsigned width;       /* typed access: 1/2/4/8 bytes through load/store; 0 bulk */
     bool check_value;     /* read ... expect: compare the data right away */
+    bool kcopy;           /* put/get: lwp_data_put/lwp_data_get instead of a CPU access */
     uint8_t *data;        /* write data, or a read's expected bytes */
     size_t len;
     bool status_expected; /* an `expect STATUS` follows this access */

@@ -155,7 +155,7 @@ static const char *const reserved[] = {
     "fault", "no", "cause", "fixed", "unfixed", "data-frames", "zero-frames", "table-pages",
     "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "last",
     "ok", "segv", "livelock", "use-after-free", "stale-tlb", "walk-mismatch", "bad-argument",
-    "and", "or", "all", "sharing", "vareas", "tables",
+    "and", "or", "all", "sharing", "vareas", "tables", "put", "get",
 };
 
 static bool is_cpu_word(const struct sc_token *t)
@@ -389,6 +389,25 @@ static struct mmsim_scenario_stmt *new_stmt(struct parser *ps, enum mmsim_scenar
     return s;
 }
 
+/* The line's trailing comment without '#' and blanks (NULL if none): the
+ * narration shows it, since it says why the line is there. */
+static bool stmt_comment(const struct sc_line *ln, struct mmsim_scenario_stmt *s)
+{
+    const char *p = ln->start + ln->end_col - 1, *e = ln->start + ln->len;
+    while (p < e && *p != '#')
+        p++;
+    if (p == e)
+        return true;
+    for (p++; p < e && (*p == ' ' || *p == '\t'); p++)
+        ;
+    while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        e--;
+    if (p == e)
+        return true;
+    s->comment = strndup(p, (size_t)(e - p));
+    return s->comment != NULL;
+}
+
 /* The line's text without comment or surrounding blanks, and "name:line: text". */
 static bool stmt_text(struct parser *ps, struct mmsim_scenario_stmt *s)
 {
@@ -402,7 +421,7 @@ static bool stmt_text(struct parser *ps, struct mmsim_scenario_stmt *s)
     if (w)
         snprintf(w, wlen, "%s:%d: %.*s", ps->sc->name, ln->lineno, len, b);
     s->where = w;
-    return s->text && s->where;
+    return s->text && s->where && stmt_comment(ln, s);
 }
 
 /* ---- configuration ---- */
@@ -674,6 +693,18 @@ static bool parse_protect(struct parser *ps, struct mmsim_scenario_stmt *s)
     return true;
 }
 
+/* P put VA DATA | P get VA ...: the kernel copying to or from P's memory
+ * (lwp_data_put / lwp_data_get); read-like expectations follow a get. */
+static bool parse_kernel_copy(struct parser *ps, struct mmsim_scenario_stmt *s)
+{
+    s->kind = MMSIM_SC_ACCESS;
+    s->kcopy = true;
+    if (!parse_access_op(ps, s))
+        return false;
+    s->width = 0; /* a copy, not a sized load or store */
+    return true;
+}
+
 /* P VERB ...: a system call made by P, or an access on the CPU running P. */
 static bool parse_proc_stmt(struct parser *ps, struct mmsim_scenario_stmt *s)
 {
@@ -692,11 +723,16 @@ static bool parse_proc_stmt(struct parser *ps, struct mmsim_scenario_stmt *s)
         ps->alive[s->proc] = false;
         return true;
     }
+    if (accept(ps, "put"))
+        return s->op = MMSIM_SC_WRITE, parse_kernel_copy(ps, s);
+    if (accept(ps, "get"))
+        return s->op = MMSIM_SC_READ, parse_kernel_copy(ps, s);
     const struct sc_token *t = peek(ps);
     if (t && (sc_tok_is(t, "read") || sc_tok_is(t, "write") || sc_tok_is(t, "exec") || sc_tok_is(t, "el0") ||
               sc_tok_is(t, "el1") || sc_tok_is(t, "inject")))
         return parse_access_tail(ps, s);
-    return fail(ps, "mmap, munmap, map-private, protect, fork, exit, read, write, exec, el0, el1 or inject");
+    return fail(ps, "mmap, munmap, map-private, protect, fork, exit, put, get, read, write, exec, el0, el1 "
+                    "or inject");
 }
 
 /* on cpuN run P|idle | on cpuN pan on|off | on cpuN ACCESS */
@@ -1192,6 +1228,7 @@ void mmsim_scenario_free(struct mmsim_scenario *sc)
         free(sc->stmts[k].data);
         free((char *)sc->stmts[k].text);
         free((char *)sc->stmts[k].where);
+        free((char *)sc->stmts[k].comment);
     }
     for (int k = 0; k < sc->nprocs; k++)
         free(sc->proc_names[k]);

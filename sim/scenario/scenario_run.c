@@ -117,11 +117,11 @@ static bool do_fork(struct sc_run *r, const struct mmsim_scenario_stmt *s, struc
         return fail_stmt(r, s, "mmsim_proc_fork failed (out of memory); %s is unchanged",
                          mmsim_scenario_proc_name(r->sc, s->proc));
     r->procs[s->proc2] = c;
+    const char *parent = mmsim_scenario_proc_name(r->sc, s->proc);
     if (r->verbose)
-        fprintf(r->out, "    %s is a copy of %s's layout with nothing mapped; their pages are shared "
-                        "copy-on-write, %s moved to a fresh address space and the old one keeps the frames "
-                        "as a read-only store\n",
-                s->name, mmsim_scenario_proc_name(r->sc, s->proc), mmsim_scenario_proc_name(r->sc, s->proc));
+        fprintf(r->out, "    %s has %s's layout with nothing mapped: their pages are shared copy-on-write\n"
+                        "    %s continues in a fresh address space; the old one keeps the frames as a "
+                        "read-only store\n", s->name, parent, parent);
     return true;
 }
 
@@ -148,8 +148,8 @@ static bool do_mmap(struct sc_run *r, const struct mmsim_scenario_stmt *s, struc
     if ((uint64_t)(uintptr_t)va != s->va)
         return fail_stmt(r, s, "lwp_mmap2 mapped at %p instead", va);
     if (r->verbose)
-        fprintf(r->out, "    %" PRIu64 " page%s of anonymous memory at 0x%" PRIx64 ": reserved, not "
-                        "allocated; every page reads as zeros until it is written\n",
+        fprintf(r->out, "    %" PRIu64 " page%s of anonymous memory at 0x%" PRIx64 ", nothing allocated: "
+                        "reads see zeros until a write\n",
                 s->size >> 12, s->size >> 12 == 1 ? "" : "s", s->va);
     return true;
 }
@@ -333,13 +333,21 @@ void sc_print_fault(FILE *out, const struct mmsim_fault_record *f, const char *i
     int kind = sc_fsc_kind(f->fsc);
     bool data = ((f->esr >> 26) & 0x3e) == 0x24;
     fprintf(out, "%s%s fault at level %d: %s\n", indent, sc_fault_kind_name(kind), f->level, fault_meaning(kind));
-    fprintf(out, "%s  ESR_EL1 0x%08" PRIx64 " (%s%s, FSC 0x%02x), FAR 0x%" PRIx64 " -> %s\n", indent, f->esr,
-            esr_class(f->esr), data ? ((f->esr >> 6) & 1 ? ", a write" : ", a read") : "", f->fsc, f->far,
-            f->fixed ? "the kernel fixed it (rt_aspace_fault_try_fix)" : "the kernel could not fix it");
+    fprintf(out, "%s  ESR_EL1 0x%08" PRIx64 " (%s%s, FSC 0x%02x), FAR 0x%" PRIx64 "\n", indent, f->esr,
+            esr_class(f->esr), data ? ((f->esr >> 6) & 1 ? ", a write" : ", a read") : "", f->fsc, f->far);
+    fprintf(out, "%s  %s\n", indent, f->fixed ? "the kernel fixed it (rt_aspace_fault_try_fix): the access is retried"
+                                               : "the kernel could not fix it");
 }
 
 void sc_print_bytes(FILE *out, const uint8_t *p, size_t len, size_t max)
 {
+    size_t same = 1;
+    while (same < len && p[same] == p[0])
+        same++;
+    if (len > 8 && same == len) {
+        fprintf(out, "%zu bytes of 0x%02x", len, p[0]);
+        return;
+    }
     size_t n = len < max ? len : max;
     bool text = n > 0;
     for (size_t k = 0; k < n; k++)
@@ -379,6 +387,8 @@ static void narrate_access(struct sc_run *r, struct mmsim_cpu *cpu, const struct
     fputc('\n', r->out);
 }
 
+static bool finish_access(struct sc_run *r, const struct mmsim_scenario_stmt *s, enum mmsim_access_status st);
+
 static bool check_read_value(struct sc_run *r, const struct mmsim_scenario_stmt *s)
 {
     if (r->got.len == s->len && memcmp(r->got.p, s->data, s->len) == 0)
@@ -392,8 +402,49 @@ static bool check_read_value(struct sc_run *r, const struct mmsim_scenario_stmt 
     return false;
 }
 
+/* The kernel copying for P (a system call's buffer): through the page
+ * I/O path, not a CPU; a short copy ends as SEGV with the count. */
+static enum mmsim_access_status kernel_copy(struct sc_run *r, const struct mmsim_scenario_stmt *s,
+                                            struct mmsim_proc *p)
+{
+    void *uva = (void *)(uintptr_t)s->va;
+    size_t done;
+    memset(&r->rep, 0, sizeof r->rep);
+    r->got.len = 0;
+    enter_for(r, s, p);
+    if (s->op == MMSIM_SC_WRITE) {
+        done = lwp_data_put(mmsim_proc_lwp(p), uva, s->data, s->len);
+    } else {
+        if (!sc_bytes_fill(&r->got, (const uint8_t *)"", 1, s->len))
+            return MMSIM_ACCESS_BAD_ARGUMENT;
+        done = lwp_data_get(mmsim_proc_lwp(p), r->got.p, uva, s->len);
+    }
+    r->rep.va = s->va + done;
+    if (done == s->len)
+        return MMSIM_ACCESS_OK;
+    snprintf(r->rep.cause, sizeof r->rep.cause, "%s copied %zu of %zu bytes",
+             s->op == MMSIM_SC_WRITE ? "lwp_data_put" : "lwp_data_get", done, s->len);
+    return MMSIM_ACCESS_SEGV;
+}
+
+static bool do_kernel_copy(struct sc_run *r, const struct mmsim_scenario_stmt *s)
+{
+    struct mmsim_proc *p = sc_proc(r, s, s->proc);
+    if (!p)
+        return false;
+    enum mmsim_access_status st = kernel_copy(r, s, p);
+    r->rep.status = st;
+    if (r->verbose && st == MMSIM_ACCESS_OK)
+        fprintf(r->out, "    the kernel copied %zu byte%s %s %s's memory (%s)\n", s->len, s->len == 1 ? "" : "s",
+                s->op == MMSIM_SC_WRITE ? "into" : "out of", mmsim_proc_name(p),
+                s->op == MMSIM_SC_WRITE ? "lwp_data_put" : "lwp_data_get");
+    return finish_access(r, s, st);
+}
+
 static bool do_access(struct sc_run *r, const struct mmsim_scenario_stmt *s)
 {
+    if (s->kcopy)
+        return do_kernel_copy(r, s);
     struct mmsim_cpu *cpu = access_cpu(r, s);
     if (!cpu)
         return false;
@@ -407,6 +458,14 @@ static bool do_access(struct sc_run *r, const struct mmsim_scenario_stmt *s)
     r->rep.status = st;
     if (r->verbose)
         narrate_access(r, cpu, s);
+    return finish_access(r, s, st);
+}
+
+/* An access's status and its inline data check. */
+static bool finish_access(struct sc_run *r, const struct mmsim_scenario_stmt *s, enum mmsim_access_status st)
+{
+    if (r->verbose && st != MMSIM_ACCESS_OK && s->kcopy)
+        fprintf(r->out, "    result: %s: %s\n", sc_status_name(st), r->rep.cause);
     if (st != MMSIM_ACCESS_OK && !s->status_expected) {
         fail_stmt(r, s, "the access ended with %s%s%s", sc_status_name(st), r->rep.cause[0] ? ": " : "",
                   r->rep.cause);
@@ -448,8 +507,8 @@ static bool do_check(struct sc_run *r, const struct mmsim_scenario_stmt *s)
         fail_stmt(r, s, "the invariant checker found %d problem%s:", problems, problems == 1 ? "" : "s");
         fprintf(r->err, "%s", buf ? buf : "");
     } else if (r->verbose) {
-        fprintf(r->out, "    invariants hold: %zu address space%s checked (stores included), %zu data frame%s, "
-                        "every frame's reference count matches its mappings\n",
+        fprintf(r->out, "    invariants hold in %zu address space%s (fork stores included), %zu data frame%s: "
+                        "reference counts match the mappings\n",
                 info.aspaces, info.aspaces == 1 ? "" : "s", info.data_frames, info.data_frames == 1 ? "" : "s");
     }
     free(buf);
@@ -488,15 +547,24 @@ static bool exec_simple(struct sc_run *r, const struct mmsim_scenario_stmt *s)
     }
 }
 
+/* A line as the narration shows it, its comment (the why) after it. */
+static void echo_line(struct sc_run *r, const char *prefix, const struct mmsim_scenario_stmt *s)
+{
+    int len = fprintf(r->out, "%s%s", prefix, s->text);
+    if (s->comment)
+        fprintf(r->out, "%*s# %s", len < 44 ? 44 - len : 2, "", s->comment);
+    fputc('\n', r->out);
+}
+
 static bool exec_stmt(struct sc_run *r, const struct mmsim_scenario_stmt *s)
 {
     bool echo = r->verbose && s->kind != MMSIM_SC_SAY && s->kind != MMSIM_SC_EXPECT;
     if (echo)
-        fprintf(r->out, "> %s\n", s->text);
+        echo_line(r, "> ", s);
     r->ran++;
     bool ok = exec_simple(r, s);
     if (ok && r->verbose && s->kind == MMSIM_SC_EXPECT)
-        fprintf(r->out, "  ok: %s\n", s->text);
+        echo_line(r, "  ok: ", s);
     if (ok && echo && s->kind != MMSIM_SC_DUMP && s->kind != MMSIM_SC_STATS)
         narrate_counts(r);
     return ok;

@@ -283,6 +283,24 @@ static void test_scenario_state_expectations_parse(void **state)
     mmsim_scenario_free(sc);
 }
 
+static void test_scenario_put_and_get_are_kernel_copies(void **state)
+{
+    (void)state;
+    struct mmsim_scenario *sc = parse_ok("process P\nP put 0x1000 u32 7\nP get 0x1000 4 expect u32 7\n"
+                                         "expect data u32 7\n");
+    const struct mmsim_scenario_stmt *put = only(sc, 1), *get = only(sc, 2);
+    assert_int_equal(put->kind, MMSIM_SC_ACCESS);
+    assert_true(put->kcopy);
+    assert_int_equal(put->op, MMSIM_SC_WRITE);
+    assert_int_equal(put->width, 0); /* a copy, never a sized store */
+    assert_int_equal(put->len, 4);
+    assert_true(get->kcopy);
+    assert_int_equal(get->op, MMSIM_SC_READ);
+    assert_true(get->check_value);
+    assert_int_equal(only(sc, 3)->expect.kind, MMSIM_SC_EX_DATA);
+    mmsim_scenario_free(sc);
+}
+
 static void test_scenario_interleave_counts_its_statements(void **state)
 {
     (void)state;
@@ -376,8 +394,10 @@ static const struct bad bad_lines[] = {
                                               "fault, cause, fixed, unfixed, data-frames, zero-frames, table-pages, "
                                               "cpuN tlb-entries, or a process name, found 'Q'" },
     { "process P\nP exit now\n", 2, 8, "expected end of line, found 'now'" },
-    { "process P\nP dance\n", 2, 3, "expected mmap, munmap, map-private, protect, fork, exit, read, write, exec, "
-                                    "el0, el1 or inject, found 'dance'" },
+    { "process P\nP dance\n", 2, 3, "expected mmap, munmap, map-private, protect, fork, exit, put, get, read, "
+                                    "write, exec, el0, el1 or inject, found 'dance'" },
+    { "process P\nP put 0x1000 8\n", 2, 14, "expected data: a \"string\", hex DIGITS, fill BYTE SIZE, zeros SIZE or "
+                                            "u8/u16/u32/u64 VALUE, found '8'" },
     { "process P\ninterleave\nread 0x1000 1\nend\n", 3, 1, "expected 'on cpuN' or a process name first: "
                                                            "statements in an interleave block say who runs them" },
     { "process P\ninterleave\ninterleave\n", 3, 1, "expected 'end' before another interleave (blocks do not nest)" },
@@ -605,6 +625,7 @@ int main(void)
         cmocka_unit_test(test_scenario_status_expectation_marks_its_access),
         cmocka_unit_test(test_scenario_fault_expectation_keeps_every_field),
         cmocka_unit_test(test_scenario_state_expectations_parse),
+        cmocka_unit_test(test_scenario_put_and_get_are_kernel_copies),
         cmocka_unit_test(test_scenario_interleave_counts_its_statements),
         cmocka_unit_test(test_scenario_other_statements_parse),
         cmocka_unit_test(test_scenario_malformed_lines_name_line_column_and_expectation),
