@@ -39,39 +39,61 @@ static bool number_arg(const char *opt, const char *s, uint64_t *v)
     return true;
 }
 
-/* Options first, then files; CLI_EXIT_OK or the exit status to return. */
+/* --seed N / --repeat N at argv[i]; CLI_EXIT_OK or the exit status. */
+static int numeric_option(char **argv, int i, struct run_args *a)
+{
+    uint64_t v;
+    if (!number_arg(argv[i], argv[i + 1], &v))
+        return CLI_EXIT_USAGE;
+    if (strcmp(argv[i], "--seed") == 0) {
+        a->opt.has_seed = true;
+        a->opt.seed = v;
+    } else if (v == 0 || v > 100000) {
+        fprintf(stderr, "mmsim run: --repeat expects 1 to 100000\n");
+        return CLI_EXIT_USAGE;
+    } else {
+        a->repeat = (unsigned)v;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* One option at argv[i] (*used: how many words it took); -1 after --help. */
+static int run_option(int argc, char **argv, int i, struct run_args *a, int *used)
+{
+    const char *o = argv[i];
+    *used = 1;
+    if (strcmp(o, "-v") == 0 || strcmp(o, "--verbose") == 0)
+        a->opt.verbose = true;
+    else if (strcmp(o, "--stats") == 0)
+        a->opt.stats = true;
+    else if (strcmp(o, "--json") == 0)
+        a->opt.json = true;
+    else if ((strcmp(o, "--seed") == 0 || strcmp(o, "--repeat") == 0) && i + 1 < argc)
+        return *used = 2, numeric_option(argv, i, a);
+    else if (strcmp(o, "--seed") == 0 || strcmp(o, "--repeat") == 0)
+        return fprintf(stderr, "mmsim run: %s expects a number\n", o), CLI_EXIT_USAGE;
+    else if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0)
+        return run_usage(stdout), -1;
+    else {
+        fprintf(stderr, "mmsim run: unknown option '%s'\n", o);
+        run_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Options first, then files; CLI_EXIT_OK, -1 (help shown) or the exit status. */
 static int parse_run_args(int argc, char **argv, struct run_args *a)
 {
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-        uint64_t v;
+    int i = 1, used;
+    for (; i < argc && argv[i][0] == '-' && argv[i][1]; i += used) {
         if (strcmp(argv[i], "--") == 0) {
             i++;
             break;
-        } else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
-            a->opt.verbose = true;
-        } else if (strcmp(argv[i], "--stats") == 0) {
-            a->opt.stats = true;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            a->opt.json = true;
-        } else if ((strcmp(argv[i], "--seed") == 0 || strcmp(argv[i], "--repeat") == 0) && i + 1 < argc) {
-            if (!number_arg(argv[i], argv[i + 1], &v))
-                return CLI_EXIT_USAGE;
-            if (argv[i][2] == 's')
-                a->opt.has_seed = true, a->opt.seed = v;
-            else if (v == 0 || v > 100000)
-                return fprintf(stderr, "mmsim run: --repeat expects 1 to 100000\n"), CLI_EXIT_USAGE;
-            else
-                a->repeat = (unsigned)v;
-            i++;
-        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            run_usage(stdout);
-            return -1;
-        } else {
-            fprintf(stderr, "mmsim run: unknown option '%s'\n", argv[i]);
-            run_usage(stderr);
-            return CLI_EXIT_USAGE;
         }
+        int rc = run_option(argc, argv, i, a, &used);
+        if (rc != CLI_EXIT_OK)
+            return rc;
     }
     a->files = argv + i;
     a->nfiles = argc - i;

@@ -65,7 +65,7 @@ static bool expect_status(struct sc_run *r, const struct mmsim_scenario_stmt *s)
     for (int st = 0; st <= MMSIM_ACCESS_BAD_ARGUMENT; st++)
         if (s->expect.status & (1 << st))
             snprintf(e + strlen(e), sizeof e - strlen(e), "%s%s", e[0] ? " or " : "", sc_status_name(st));
-    snprintf(a, sizeof a, "%s%s%s", sc_status_name(r->rep.status), r->rep.cause[0] ? ": " : "", r->rep.cause);
+    sc_status_words(a, sizeof a, r->rep.status, r->rep.cause);
     return mismatch(r, s, e, a);
 }
 

@@ -106,6 +106,8 @@ struct mmsim_proc *sc_proc(struct sc_run *r, const struct mmsim_scenario_stmt *s
 void sc_print_bytes(FILE *out, const uint8_t *p, size_t len, size_t max);
 /* Machine-wide counts (mmsim_mm_check_machine, no report). */
 void sc_machine_info(struct mmsim_mm_info *info);
+/* "status: cause" in words, the status said once. */
+void sc_status_words(char *buf, size_t n, int status, const char *cause);
 /* enum mmsim_fault of a fault status code. */
 int sc_fsc_kind(uint8_t fsc);
 /* A fault record in words. */

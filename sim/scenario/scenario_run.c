@@ -374,8 +374,9 @@ static void narrate_access(struct sc_run *r, struct mmsim_cpu *cpu, const struct
     for (unsigned k = 0; k < rep->nhistory; k++)
         sc_print_fault(r->out, &rep->history[k], "      ");
     if (rep->status != MMSIM_ACCESS_OK) {
-        fprintf(r->out, "    result: %s%s%s\n", sc_status_name(rep->status), rep->cause[0] ? ": " : "",
-                rep->cause);
+        char words[256];
+        sc_status_words(words, sizeof words, rep->status, rep->cause);
+        fprintf(r->out, "    result: %s\n", words);
         return;
     }
     if (s->op == MMSIM_SC_WRITE) {
@@ -388,6 +389,18 @@ static void narrate_access(struct sc_run *r, struct mmsim_cpu *cpu, const struct
 }
 
 static bool finish_access(struct sc_run *r, const struct mmsim_scenario_stmt *s, enum mmsim_access_status st);
+
+/* "status: cause", without saying the status twice when the cause starts
+ * with it (the CPU's causes read "livelock: 16 faults ..."). */
+void sc_status_words(char *buf, size_t n, int status, const char *cause)
+{
+    const char *name = sc_status_name(status);
+    size_t len = strlen(name);
+    if (strncmp(cause, name, len) == 0 && cause[len] == ':')
+        snprintf(buf, n, "%s", cause);
+    else
+        snprintf(buf, n, "%s%s%s", name, cause[0] ? ": " : "", cause);
+}
 
 static bool check_read_value(struct sc_run *r, const struct mmsim_scenario_stmt *s)
 {
@@ -467,8 +480,9 @@ static bool finish_access(struct sc_run *r, const struct mmsim_scenario_stmt *s,
     if (r->verbose && st != MMSIM_ACCESS_OK && s->kcopy)
         fprintf(r->out, "    result: %s: %s\n", sc_status_name(st), r->rep.cause);
     if (st != MMSIM_ACCESS_OK && !s->status_expected) {
-        fail_stmt(r, s, "the access ended with %s%s%s", sc_status_name(st), r->rep.cause[0] ? ": " : "",
-                  r->rep.cause);
+        char words[256];
+        sc_status_words(words, sizeof words, st, r->rep.cause);
+        fail_stmt(r, s, "the access ended with %s", words);
         fprintf(r->err, "  (write 'expect %s' after it if that is what should happen)\n", sc_status_name(st));
         return false;
     }

@@ -81,9 +81,10 @@ void sc_dump_vareas(struct sc_run *r, int slot)
 {
     struct mmsim_proc *p = r->procs[slot];
     struct varea_print vp = { r->out, mmsim_proc_aspace(p) };
-    fprintf(r->out, "  vareas of %s (object 'null' = anonymous mmap over the zero page, 'anonymous' = the "
-                    "process's own pages, 'reference' = pages shared since a fork):\n", mmsim_proc_name(p));
+    fprintf(r->out, "  vareas of %s:\n", mmsim_proc_name(p));
     rt_aspace_traversal(vp.as, print_varea, &vp);
+    fprintf(r->out, "    (null: anonymous mmap over the zero page; anonymous: the process's own pages; "
+                    "reference: shared since a fork)\n");
 }
 
 void sc_dump_tables(struct sc_run *r, int slot)
