@@ -50,6 +50,7 @@ enum mmsim_scenario_kind
     MMSIM_SC_DUMP,        /* dump vareas P | dump tables P | dump sharing */
     MMSIM_SC_SAY,         /* say "text" */
     MMSIM_SC_INTERLEAVE,  /* interleave [seed N] ... end */
+    MMSIM_SC_FAIL,        /* fail heap|pages N [once|always] | fail off (allocation failure injection) */
 };
 
 /* The configuration keys `set` accepts (values in struct mmsim_scenario_config). */
@@ -149,7 +150,9 @@ struct mmsim_scenario_stmt
     int cpu;              /* explicit CPU, -1: the subject's or the current one */
     int el;               /* access EL 0/1, -1: the CPU's */
     const char *name;     /* process name (process, fork) */
-    uint64_t value;       /* pan on/off, interleave seed */
+    uint64_t value;       /* pan on/off, interleave seed, fail: the Nth attempt (0: off) */
+    int alloc_kind;       /* fail: enum mmsim_alloc_kind */
+    bool always;          /* fail: every attempt from the Nth on */
     uint64_t va, size;    /* mmap/munmap/map-private/protect (size 1 = ro, 0 = rw), access */
     enum mmsim_scenario_op op;
     unsigned width;       /* typed access: 1/2/4/8 bytes through load/store; 0 bulk */

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <mmsim/alloc.h>
 #include <mmsim/vmsa.h>
 #include "simcpu.h"
 #include "scenario_int.h"
@@ -155,7 +156,7 @@ static const char *const reserved[] = {
     "fault", "no", "cause", "fixed", "unfixed", "data-frames", "zero-frames", "table-pages",
     "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "last",
     "ok", "segv", "livelock", "use-after-free", "stale-tlb", "walk-mismatch", "bad-argument",
-    "and", "or", "all", "sharing", "vareas", "tables", "put", "get",
+    "and", "or", "all", "sharing", "vareas", "tables", "put", "get", "fail",
 };
 
 static bool is_cpu_word(const struct sc_token *t)
@@ -1067,6 +1068,27 @@ static bool check_in_block(struct parser *ps, const struct mmsim_scenario_stmt *
     }
 }
 
+/* fail heap|pages N [once|always] | fail off */
+static bool parse_fail(struct parser *ps, struct mmsim_scenario_stmt *s)
+{
+    s->kind = MMSIM_SC_FAIL;
+    if (accept(ps, "off"))
+        return true;
+    if (accept(ps, "heap"))
+        s->alloc_kind = MMSIM_ALLOC_HEAP;
+    else if (accept(ps, "pages"))
+        s->alloc_kind = MMSIM_ALLOC_PAGE;
+    else
+        return fail(ps, "heap, pages or off");
+    if (!ranged(ps, 1, UINT32_MAX, &s->value, "which attempt from now fails (1 = the next)"))
+        return false;
+    if (accept(ps, "always"))
+        s->always = true;
+    else
+        accept(ps, "once");
+    return true;
+}
+
 static bool parse_keyword_stmt(struct parser *ps, struct mmsim_scenario_stmt *s, bool *matched)
 {
     *matched = true;
@@ -1088,6 +1110,8 @@ static bool parse_keyword_stmt(struct parser *ps, struct mmsim_scenario_stmt *s,
         return parse_say(ps, s);
     if (accept(ps, "interleave"))
         return parse_interleave(ps, s);
+    if (accept(ps, "fail"))
+        return parse_fail(ps, s);
     *matched = false;
     return false;
 }
@@ -1116,7 +1140,7 @@ static bool parse_stmt(struct parser *ps)
             ok = parse_access_tail(ps, s);
         } else {
             return fail(ps, "a statement (set, process, on, expect, check, stats, dump, say, interleave, "
-                            "end, read, write, exec, inject) or the name of a live process");
+                            "end, fail, read, write, exec, inject) or the name of a live process");
         }
     }
     if (!ok || !end_of_line(ps) || !check_in_block(ps, s))

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <lwp.h>
 #include <mm_aspace.h>
+#include <mmsim/alloc.h>
 #include <mmsim/machine.h>
 #include <mmsim/mm_check.h>
 #include "scenario_int.h"
@@ -544,6 +545,22 @@ static bool do_dump(struct sc_run *r, const struct mmsim_scenario_stmt *s)
     return true;
 }
 
+/* Arm (or disarm) allocation failure injection; a run never ends armed. */
+static bool do_fail(struct sc_run *r, const struct mmsim_scenario_stmt *s)
+{
+    if (!s->value) {
+        mmsim_inject_disarm_all();
+        return true;
+    }
+    mmsim_inject_arm((enum mmsim_alloc_kind)s->alloc_kind, s->value,
+                     s->always ? MMSIM_INJECT_PERSISTENT : MMSIM_INJECT_ONCE);
+    if (r->verbose)
+        fprintf(r->out, "    %s allocation attempt %" PRIu64 " from now %s\n",
+                s->alloc_kind == MMSIM_ALLOC_HEAP ? "heap" : "page", s->value,
+                s->always ? "and every one after it fail" : "fails");
+    return true;
+}
+
 static bool exec_simple(struct sc_run *r, const struct mmsim_scenario_stmt *s)
 {
     switch (s->kind) {
@@ -557,6 +574,7 @@ static bool exec_simple(struct sc_run *r, const struct mmsim_scenario_stmt *s)
     case MMSIM_SC_STATS: mmsim_sim_stats_print(r->out, s->json); return true;
     case MMSIM_SC_DUMP: return do_dump(r, s);
     case MMSIM_SC_SAY: return r->verbose ? fprintf(r->out, "%s\n", (const char *)s->data), true : true;
+    case MMSIM_SC_FAIL: return do_fail(r, s);
     default: return do_proc_op(r, s);
     }
 }
@@ -757,6 +775,7 @@ static bool start(struct sc_run *r)
  * back to exactly what boot left: a leak is a failure. */
 static bool teardown(struct sc_run *r)
 {
+    mmsim_inject_disarm_all(); /* a `fail` left armed must not fail the teardown */
     mmsim_sim_stop();
     char *buf = NULL;
     size_t len = 0;

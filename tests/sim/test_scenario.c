@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <mmsim/alloc.h>
 #include <mmsim/machine.h>
 #include <mmsim/vmsa.h>
 #include "fixture.h"
@@ -301,6 +302,21 @@ static void test_scenario_put_and_get_are_kernel_copies(void **state)
     mmsim_scenario_free(sc);
 }
 
+static void test_scenario_fail_arms_allocation_failures(void **state)
+{
+    (void)state;
+    struct mmsim_scenario *sc = parse_ok("fail pages 3\nfail heap 1 always\nfail pages 2 once\nfail off\n");
+    assert_int_equal(only(sc, 0)->kind, MMSIM_SC_FAIL);
+    assert_int_equal(only(sc, 0)->alloc_kind, MMSIM_ALLOC_PAGE);
+    assert_int_equal(only(sc, 0)->value, 3);
+    assert_false(only(sc, 0)->always);
+    assert_int_equal(only(sc, 1)->alloc_kind, MMSIM_ALLOC_HEAP);
+    assert_true(only(sc, 1)->always);
+    assert_false(only(sc, 2)->always);
+    assert_int_equal(only(sc, 3)->value, 0); /* off */
+    mmsim_scenario_free(sc);
+}
+
 static void test_scenario_interleave_counts_its_statements(void **state)
 {
     (void)state;
@@ -349,7 +365,10 @@ struct bad
 
 static const struct bad bad_lines[] = {
     { "frobnicate\n", 1, 1, "expected a statement (set, process, on, expect, check, stats, dump, say, interleave, "
-                            "end, read, write, exec, inject) or the name of a live process, found 'frobnicate'" },
+                            "end, fail, read, write, exec, inject) or the name of a live process, found 'frobnicate'" },
+    { "fail disk 1\n", 1, 6, "expected heap, pages or off, found 'disk'" },
+    { "fail pages 0\n", 1, 12, "expected which attempt from now fails (1 = the next), found '0'" },
+    { "fail pages 1 sometimes\n", 1, 14, "expected end of line, found 'sometimes'" },
     { "process P\nset cpus 2\n", 2, 1, "expected 'set' lines only before the first statement that runs" },
     { "set cpus 2\nset cpus 3\n", 2, 5, "expected each setting once, 'cpus' was set on line 1" },
     { "set turbo on\n", 1, 5, "expected a setting: ram, ram-base, install, heap, debug-aids, quarantine, cpus, "
@@ -626,6 +645,7 @@ int main(void)
         cmocka_unit_test(test_scenario_fault_expectation_keeps_every_field),
         cmocka_unit_test(test_scenario_state_expectations_parse),
         cmocka_unit_test(test_scenario_put_and_get_are_kernel_copies),
+        cmocka_unit_test(test_scenario_fail_arms_allocation_failures),
         cmocka_unit_test(test_scenario_interleave_counts_its_statements),
         cmocka_unit_test(test_scenario_other_statements_parse),
         cmocka_unit_test(test_scenario_malformed_lines_name_line_column_and_expectation),
