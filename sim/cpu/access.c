@@ -334,6 +334,27 @@ static bool fix_access_flag(struct mmsim_cpu *cpu, uint64_t va, uint8_t fsc)
            mmsim_mmu_set_access_flag(as, (void *)(uintptr_t)va) == RT_EOK;
 }
 
+/* A permission fault at EL1 that the same access at EL0 would not take:
+ * PAN refusing the kernel a user page, or the implicit PXN of user-writable
+ * memory refusing a kernel fetch. No table change fixes it, and mm only
+ * knows user permissions (its #9854 rule would call it fixed and the CPU
+ * would retry forever), so the trap treats it as the kernel bug it is, as
+ * RT-Thread's vector does for a kernel-mode fault it cannot attribute. */
+static bool el1_only_refusal(struct mmsim_cpu *cpu, uint64_t va, enum mmsim_access_op op, uint8_t fsc)
+{
+    if (cpu->hot.el != 1 || fsc_kind(fsc) != MMSIM_SIMWALK_FAULT_PERMISSION || VA_UPPER(va))
+        return false;
+    struct mmsim_simwalk_access as_user = { .op = (enum mmsim_simwalk_op)op, .el = 0, .pan = false };
+    struct mmsim_simwalk_result res;
+    rt_aspace_t locked = g_sim.cfg.ncpus > 1 ? tables_of(cpu, va) : NULL;
+    if (locked)
+        rt_spin_lock(&locked->pgtbl_lock);
+    mmsim_simwalk_translate(&cpu->walk, &k_mem_readonly, va, as_user, &res);
+    if (locked)
+        rt_spin_unlock(&locked->pgtbl_lock);
+    return res.fault == MMSIM_SIMWALK_OK;
+}
+
 /* Enter the kernel for a fault: RT_EOK when fixed (retry the access). */
 static enum mmsim_access_status trap(struct mmsim_cpu *cpu, uint64_t va, enum mmsim_access_op op, uint8_t fsc,
                                      struct mmsim_access_report *rep)
@@ -354,6 +375,14 @@ static enum mmsim_access_status trap(struct mmsim_cpu *cpu, uint64_t va, enum mm
         remember_fault(rep, &f);
         COUNT(cpu, fixed, 1);
         return MMSIM_ACCESS_OK;
+    }
+    if (el1_only_refusal(cpu, va, op, fsc)) {
+        remember_fault(rep, &f);
+        COUNT(cpu, segv, 1);
+        return fail(rep, MMSIM_ACCESS_SEGV, va,
+                    "EL1 %s refused where EL0 is allowed (%s): a kernel bug, not a fault mm fixes",
+                    op == MMSIM_ACCESS_FETCH ? "fetch" : "data access",
+                    op == MMSIM_ACCESS_FETCH ? "PXN" : "PAN");
     }
     if (!mmsim_cpu_esr_to_fault(f.esr, &fop, &ftype) || !as) {
         remember_fault(rep, &f);

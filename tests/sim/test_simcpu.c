@@ -426,6 +426,33 @@ static void test_simcpu_access_to_a_freed_frame_is_reported(void **state)
     mmsim_proc_exit(p);
 }
 
+/* EL1 refused where EL0 is allowed (PAN, implicit PXN): no table change
+ * can fix it, so the trap does not hand it to mm (whose #9854 rule would
+ * call it fixed): one fault, segv, not a livelock. */
+static void test_simcpu_el1_only_refusal_is_segv_not_livelock(void **state)
+{
+    (void)state;
+    struct mmsim_cpu *cpu = mmsim_sim_cpu(0);
+    struct mmsim_proc *p = mmsim_proc_create("p");
+    mmsim_cpu_run(cpu, p);
+    uint64_t va = mmap_anon(p, 1);
+    assert_int_equal(mmsim_cpu_store(cpu, va, 4, 1, NULL), MMSIM_ACCESS_OK);
+    mmsim_cpu_set_el(cpu, 1);
+    mmsim_cpu_set_pan(cpu, true);
+    struct mmsim_access_report rep;
+    uint64_t v;
+    assert_int_equal(mmsim_cpu_load(cpu, va, 4, &v, &rep), MMSIM_ACCESS_SEGV);
+    assert_int_equal(rep.faults, 1);
+    assert_non_null(strstr(rep.cause, "PAN"));
+    mmsim_cpu_set_pan(cpu, false);
+    assert_int_equal(mmsim_cpu_load(cpu, va, 4, &v, &rep), MMSIM_ACCESS_OK);
+    uint32_t insn;
+    assert_int_equal(mmsim_cpu_fetch(cpu, va, &insn, &rep), MMSIM_ACCESS_SEGV);
+    assert_int_equal(rep.faults, 1);
+    assert_int_equal(rep.last.esr >> 26, 0x21);
+    mmsim_proc_exit(p);
+}
+
 static void tweak_sw_af(struct mmsim_sim_config *c) { c->sw_af = true; }
 
 /* Software-managed access flag: every first access takes an access-flag
@@ -627,6 +654,7 @@ int main(void)
         T(test_simcpu_fix_without_progress_is_a_livelock),
         T(test_simcpu_missing_tlbi_is_caught_as_stale),
         T(test_simcpu_access_to_a_freed_frame_is_reported),
+        T(test_simcpu_el1_only_refusal_is_segv_not_livelock),
         T(test_simcpu_sw_access_flag_faults_then_sets_af),
         T(test_simcpu_hw_dirty_state_dirties_without_faults),
         T(test_simcpu_broadcast_invalidation_keeps_other_cpus_coherent),
