@@ -367,3 +367,17 @@ unsigned mmsim_cpu_tlb_entries(struct mmsim_cpu *cpu)
 {
     return mmsim_simtlb_valid_entries(cpu->hot.tlb);
 }
+
+bool mmsim_cpu_tlb_find(struct mmsim_cpu *cpu, uint64_t va, struct mmsim_simtlb_entry *out)
+{
+    MMSIM_PRECOND(cpu != NULL, false, "mmsim_cpu_tlb_find: cpu");
+    return mmsim_simtlb_find(cpu->hot.tlb, va, cpu->hot.asid, out);
+}
+
+struct mmsim_cpu *mmsim_proc_cpu(const struct mmsim_proc *p)
+{
+    for (unsigned i = 0; g_sim.up && p && i < g_sim.cfg.ncpus; i++)
+        if (g_sim.cpus[i].current == p)
+            return &g_sim.cpus[i];
+    return NULL;
+}

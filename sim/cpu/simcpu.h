@@ -212,6 +212,12 @@ void mmsim_sim_stats_print(FILE *out, bool json);
 void mmsim_sim_note_op(const char *what);
 /* Valid entries of a CPU's TLB. */
 unsigned mmsim_cpu_tlb_entries(struct mmsim_cpu *cpu);
+/* The entry `cpu`'s TLB holds for `va` under its current ASID (or global),
+ * without counting a lookup; false if none. Lets a test or scenario check
+ * that no stale entry survived an operation. */
+bool mmsim_cpu_tlb_find(struct mmsim_cpu *cpu, uint64_t va, struct mmsim_simtlb_entry *out);
+/* The lowest-numbered CPU running `p`, or NULL. */
+struct mmsim_cpu *mmsim_proc_cpu(const struct mmsim_proc *p);
 
 /* ---- the inline TLB-hit path (layout private to sim/cpu; names ending in _
  * are not API) ------------------------------------------------------------- */

@@ -523,8 +523,14 @@ static void test_simcpu_broadcast_invalidation_keeps_other_cpus_coherent(void **
     uint64_t v;
     assert_int_equal(mmsim_cpu_load(c1, va, 8, &v, NULL), MMSIM_ACCESS_OK);
     assert_int_equal(mmsim_cpu_tlb_entries(c1), 1);
+    struct mmsim_simtlb_entry e;
+    assert_true(mmsim_cpu_tlb_find(c1, va, &e));
+    assert_false(e.global);
+    assert_int_equal(e.asid, mmsim_proc_asid(p));
+    assert_ptr_equal(mmsim_proc_cpu(p), c0);
     assert_int_equal(lwp_munmap(mmsim_proc_lwp(p), (void *)(uintptr_t)va, PAGE), 0);
     assert_int_equal(mmsim_cpu_tlb_entries(c1), 0);
+    assert_false(mmsim_cpu_tlb_find(c1, va, &e));
     struct mmsim_access_report rep;
     assert_int_equal(mmsim_cpu_load(c1, va, 8, &v, &rep), MMSIM_ACCESS_SEGV);
     mmsim_proc_exit(p);
