@@ -216,7 +216,7 @@ static bool expect_refs(struct sc_run *r, const struct mmsim_scenario_stmt *s)
 static bool expect_mapped(struct sc_run *r, const struct mmsim_scenario_stmt *s)
 {
     struct mmsim_proc *p = sc_proc(r, s, s->expect.proc);
-    uint64_t pa;
+    uint64_t pa = 0; /* gcc -O3 cannot see frame_at set it whenever it is printed */
     if (!p)
         return false;
     bool mapped = frame_at(p, s->expect.va, &pa);
