@@ -39,8 +39,16 @@ static enum mmsim_simwalk_cas ram_cas64(void *ctx, uint64_t pa, uint64_t expecte
                ? MMSIM_SIMWALK_CAS_DONE : MMSIM_SIMWALK_CAS_CHANGED;
 }
 
-static const struct mmsim_simwalk_mem k_mem = { ram_read64, ram_cas64, NULL };
-static const struct mmsim_simwalk_mem k_mem_readonly = { ram_read64, NULL, NULL };
+/* Set up by sim_access_init with simulated RAM as the walker's direct window. */
+static struct mmsim_simwalk_mem k_mem = { ram_read64, ram_cas64, NULL, NULL, 0, 0 };
+static struct mmsim_simwalk_mem k_mem_readonly = { ram_read64, NULL, NULL, NULL, 0, 0 };
+
+void sim_access_init(void)
+{
+    k_mem.window_host = k_mem_readonly.window_host = mmsim_sim_ram_.host;
+    k_mem.window_pa = k_mem_readonly.window_pa = mmsim_sim_ram_.base_pa;
+    k_mem.window_bytes = k_mem_readonly.window_bytes = mmsim_sim_ram_.size;
+}
 
 /* ---- syndrome --------------------------------------------------------------- */
 
@@ -227,6 +235,17 @@ static bool frame_alive(uint64_t va, uint64_t pa, struct mmsim_access_report *re
     return false;
 }
 
+/* The inline path's TLB result for the access now in the slow path, used
+ * by its first translation instead of a second lookup. Per host thread, and
+ * a host thread drives one CPU at a time. */
+static _Thread_local struct
+{
+    bool valid;
+    uint64_t va;
+    enum mmsim_access_op op;
+    enum mmsim_simtlb_result r;
+} t_looked;
+
 enum xlat
 {
     XLAT_OK,
@@ -239,8 +258,13 @@ static enum xlat translate(struct mmsim_cpu *cpu, uint64_t va, enum mmsim_access
 {
     struct mmsim_simwalk_access acc = { .op = (enum mmsim_simwalk_op)op, .el = (uint8_t)cpu->hot.el, .pan = cpu->hot.pan };
     struct mmsim_simtlb_hit hit;
-    enum mmsim_simtlb_result r = mmsim_simtlb_lookup(cpu->hot.tlb, va, cpu->hot.asid, cpu->hot.el,
-                                                     (enum mmsim_simtlb_op)op, cpu->hot.pan, &hit);
+    enum mmsim_simtlb_result r;
+    if (t_looked.valid && t_looked.va == va && t_looked.op == op) /* a miss or a refusal: no hit data needed */
+        r = t_looked.r;
+    else
+        r = mmsim_simtlb_lookup(cpu->hot.tlb, va, cpu->hot.asid, cpu->hot.el, (enum mmsim_simtlb_op)op,
+                                cpu->hot.pan, &hit);
+    t_looked.valid = false;
     if (r == MMSIM_SIMTLB_HIT) {
         cpu->hot.tlb_hits++;
         if (g_sim.cfg.stale_check && !tlb_hit_current(cpu, va, acc, hit.pa, rep))
@@ -579,12 +603,10 @@ static bool crosses_page(uint64_t va, unsigned size)
 
 /* Everything the inline hit path does not take: misses, faults, checks,
  * unaligned and page-crossing accesses, bad arguments. */
-enum mmsim_access_status mmsim_cpu_access_slow_(struct mmsim_cpu *cpu, uint64_t va, unsigned size,
-                                                uint64_t *val, bool store, struct mmsim_access_report *rep)
+static enum mmsim_access_status slow_access(struct mmsim_cpu *cpu, uint64_t va, unsigned size, uint64_t *val,
+                                           enum mmsim_access_op op, struct mmsim_access_report *rep)
 {
-    struct mmsim_access_report local;
-    rep = rep ? rep : &local;
-    enum mmsim_access_op op = store ? MMSIM_ACCESS_STORE : MMSIM_ACCESS_LOAD;
+    bool store = op == MMSIM_ACCESS_STORE;
     MMSIM_PRECOND(cpu && val && size_ok(size), MMSIM_ACCESS_BAD_ARGUMENT,
                   "mmsim_cpu_load/store: cpu, a value and a size of 1, 2, 4 or 8");
     begin(cpu, op, va, rep);
@@ -603,6 +625,21 @@ enum mmsim_access_status mmsim_cpu_access_slow_(struct mmsim_cpu *cpu, uint64_t 
     enum mmsim_access_status st = copy(cpu, va, &v, size, op, rep);
     if (st == MMSIM_ACCESS_OK)
         *val = v;
+    return st;
+}
+
+enum mmsim_access_status mmsim_cpu_access_slow_(struct mmsim_cpu *cpu, uint64_t va, unsigned size,
+                                                uint64_t *val, bool store, struct mmsim_access_report *rep,
+                                                int looked)
+{
+    struct mmsim_access_report local;
+    enum mmsim_access_op op = store ? MMSIM_ACCESS_STORE : MMSIM_ACCESS_LOAD;
+    t_looked.valid = looked == MMSIM_SIMTLB_MISS || looked == MMSIM_SIMTLB_HIT_DENIED;
+    t_looked.va = va;
+    t_looked.op = op;
+    t_looked.r = (enum mmsim_simtlb_result)(t_looked.valid ? looked : 0);
+    enum mmsim_access_status st = slow_access(cpu, va, size, val, op, rep ? rep : &local);
+    t_looked.valid = false; /* unused when the access crossed pages or was refused */
     return st;
 }
 

@@ -79,6 +79,8 @@ bool sim_op_of_free(uint32_t seq, char *out, size_t size);
 /* Credit the process running on `cpu` with the CPU's counters since the
  * last credit (the CPU's own thread, or a quiet CPU). */
 void sim_account(struct mmsim_cpu *cpu);
+/* Give the walker simulated RAM as its direct window (after mmsim_sim_ram_ is set). */
+void sim_access_init(void);
 /* `cpu`'s counters, the inline path's included. */
 void sim_cpu_stats_now(const struct mmsim_cpu *cpu, struct mmsim_cpu_stats *out);
 /* Add `src` into `dst`. */

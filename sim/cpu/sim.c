@@ -245,6 +245,7 @@ int mmsim_sim_start(const struct mmsim_sim_config *cfg)
     struct mmsim_phys_stats ps;
     mmsim_phys_stats_get(&ps);
     mmsim_sim_ram_ = (struct mmsim_sim_ram_){ ps.ram_base_pa, ps.ram_size, mmsim_phys_pa2host(ps.ram_base_pa) };
+    sim_access_init();
     if (make_cpus() != RT_EOK) {
         free_cpus();
         return -RT_ENOMEM;

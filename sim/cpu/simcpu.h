@@ -242,23 +242,32 @@ struct mmsim_sim_ram_
 extern struct mmsim_sim_ram_ mmsim_sim_ram_;
 extern _Thread_local struct mmsim_cpu *mmsim_cpu_here_;
 
+/* `looked` is the inline path's TLB result for (va, op), or -1 if it made
+ * no lookup: the slow path starts from it instead of looking up again. */
 enum mmsim_access_status mmsim_cpu_access_slow_(struct mmsim_cpu *cpu, uint64_t va, unsigned size,
-                                                uint64_t *val, bool store, struct mmsim_access_report *rep);
+                                                uint64_t *val, bool store, struct mmsim_access_report *rep,
+                                                int looked);
 
-/* The host byte a permitted TLB hit reaches, or NULL (miss, a check is on,
- * another CPU's thread, not RAM, or the access crosses its natural size). */
-static inline unsigned char *mmsim_cpu_hit_(struct mmsim_cpu *cpu, uint64_t va, unsigned size, bool store)
+/* The host byte a permitted TLB hit reaches, or NULL with *looked set to
+ * the lookup's result (-1: none made: a check is on, another CPU's thread,
+ * or an access that is unaligned or not 1/2/4/8 bytes). */
+static inline unsigned char *mmsim_cpu_hit_(struct mmsim_cpu *cpu, uint64_t va, unsigned size, bool store,
+                                            int *looked)
 {
     struct mmsim_cpu_hot_ *h = (struct mmsim_cpu_hot_ *)(void *)cpu;
+    *looked = -1;
     if (!cpu || h->slow || mmsim_cpu_here_ != cpu || (va & (size - 1u)) || (size & (size - 1u)) || size > 8u)
         return NULL;
     struct mmsim_simtlb_hit hit;
-    if (mmsim_simtlb_lookup(h->tlb, va, h->asid, h->el, store ? MMSIM_SIMTLB_WRITE : MMSIM_SIMTLB_READ, h->pan,
-                            &hit) != MMSIM_SIMTLB_HIT)
-        return NULL; /* the slow path looks up again: a miss is counted twice */
+    enum mmsim_simtlb_result r = mmsim_simtlb_lookup(h->tlb, va, h->asid, h->el,
+                                                     store ? MMSIM_SIMTLB_WRITE : MMSIM_SIMTLB_READ, h->pan, &hit);
+    if (r != MMSIM_SIMTLB_HIT) {
+        *looked = (int)r;
+        return NULL;
+    }
     uint64_t off = hit.pa - mmsim_sim_ram_.base_pa;
     if (off >= mmsim_sim_ram_.size)
-        return NULL;
+        return NULL; /* not RAM: the slow path looks up again and explains */
     h->tlb_hits++;
     return mmsim_sim_ram_.host + off;
 }
@@ -280,9 +289,10 @@ static inline void mmsim_cpu_report_ok_(struct mmsim_access_report *rep, int op,
 static inline enum mmsim_access_status mmsim_cpu_load(struct mmsim_cpu *cpu, uint64_t va, unsigned size,
                                                       uint64_t *val, struct mmsim_access_report *rep)
 {
-    unsigned char *p = val ? mmsim_cpu_hit_(cpu, va, size, false) : NULL;
+    int looked = -1;
+    unsigned char *p = val ? mmsim_cpu_hit_(cpu, va, size, false, &looked) : NULL;
     if (!p)
-        return mmsim_cpu_access_slow_(cpu, va, size, val, false, rep);
+        return mmsim_cpu_access_slow_(cpu, va, size, val, false, rep, looked);
     switch (size) { /* aligned: single-copy atomic, as on the hardware */
     case 1: *val = __atomic_load_n(p, __ATOMIC_RELAXED); break;
     case 2: *val = __atomic_load_n((uint16_t *)(void *)p, __ATOMIC_RELAXED); break;
@@ -297,9 +307,10 @@ static inline enum mmsim_access_status mmsim_cpu_load(struct mmsim_cpu *cpu, uin
 static inline enum mmsim_access_status mmsim_cpu_store(struct mmsim_cpu *cpu, uint64_t va, unsigned size,
                                                        uint64_t val, struct mmsim_access_report *rep)
 {
-    unsigned char *p = mmsim_cpu_hit_(cpu, va, size, true);
+    int looked;
+    unsigned char *p = mmsim_cpu_hit_(cpu, va, size, true, &looked);
     if (!p)
-        return mmsim_cpu_access_slow_(cpu, va, size, &val, true, rep);
+        return mmsim_cpu_access_slow_(cpu, va, size, &val, true, rep, looked);
     switch (size) {
     case 1: __atomic_store_n(p, (uint8_t)val, __ATOMIC_RELAXED); break;
     case 2: __atomic_store_n((uint16_t *)(void *)p, (uint16_t)val, __ATOMIC_RELAXED); break;

@@ -352,6 +352,17 @@ static bool walk_allowed(const struct mmsim_simwalk_half *h, uint64_t va, struct
 
 /* Table levels: follow table descriptors from the root down to a leaf
  * candidate, OR-ing their limits. Returns the leaf's level, or -2 on a fault. */
+/* One descriptor: from the window when it holds it, else through read64. */
+static inline bool read_desc(const struct mmsim_simwalk_mem *mem, uint64_t pa, uint64_t *d)
+{
+    uint64_t off = pa - mem->window_pa;
+    if (off < mem->window_bytes && off + 8 <= mem->window_bytes) {
+        *d = __atomic_load_n((const uint64_t *)(const void *)(mem->window_host + off), __ATOMIC_ACQUIRE);
+        return true;
+    }
+    return mem->read64(mem->ctx, pa, d);
+}
+
 static int walk_tables(const struct mmsim_simwalk_half *h, const struct mmsim_simwalk_mem *mem, uint64_t va,
                        uint64_t *limits, struct mmsim_simwalk_result *res)
 {
@@ -361,7 +372,7 @@ static int walk_tables(const struct mmsim_simwalk_half *h, const struct mmsim_si
         uint64_t pa = table + (((va >> h->shift[level + 1]) & h->index_mask[level + 1]) << 3);
         uint64_t d;
         res->desc_pa = pa;
-        if (!mem->read64(mem->ctx, pa, &d)) {
+        if (!read_desc(mem, pa, &d)) {
             res->desc = 0; /* nothing was read */
             fault_at(res, MMSIM_SIMWALK_FAULT_EXT_ABORT, level);
             return -2;

@@ -93,6 +93,11 @@ struct mmsim_simwalk_mem
     bool (*read64)(void *ctx, uint64_t pa, uint64_t *val);
     enum mmsim_simwalk_cas (*cas64)(void *ctx, uint64_t pa, uint64_t expected, uint64_t desired);
     void *ctx;
+    /* Optional: [window_pa, window_pa + window_bytes) is host memory at
+     * window_host, read directly (an atomic 8-byte load) instead of through
+     * read64 — the TLB-miss path's hot loop; 0 bytes = no window. */
+    const unsigned char *window_host;
+    uint64_t window_pa, window_bytes;
 };
 
 enum mmsim_simwalk_fault
