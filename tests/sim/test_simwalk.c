@@ -167,8 +167,8 @@ static enum mmsim_simwalk_cas ram_cas(void *ctx, uint64_t pa, uint64_t expected,
     return MMSIM_SIMWALK_CAS_DONE;
 }
 
-static const struct mmsim_simwalk_mem k_mem = { ram_read, ram_cas, NULL };
-static const struct mmsim_simwalk_mem k_mem_nocas = { ram_read, NULL, NULL };
+static const struct mmsim_simwalk_mem k_mem = { .read64 = ram_read, .cas64 = ram_cas };
+static const struct mmsim_simwalk_mem k_mem_nocas = { .read64 = ram_read };
 
 static void put(uint64_t pa, uint64_t raw)
 {
@@ -305,6 +305,27 @@ static void test_simwalk_4k_48bit_page_gives_pa_and_entry_fields(void **state)
     assert_int_equal(g_res.contig_size_bytes, 0);
     assert_false(g_res.hw_updated);
     assert_int_equal(g_reads, 4);
+}
+
+/* Descriptors inside the memory's direct window are read without read64,
+ * with the same result; one outside it still goes through read64. */
+static void test_simwalk_window_reads_descriptors_directly(void **state)
+{
+    (void)state;
+    assert_int_equal(setup_regs(TCR_BOTH, SCTLR_M, LOW | 0x1234ULL << 48, TTBR1_ROOT, 48), 0);
+    chain_4k(PAGE_OK | D_ATTR(2) | D_NG);
+    struct mmsim_simwalk_mem win = k_mem;
+    win.window_host = (const unsigned char *)g_low;
+    win.window_pa = LOW;
+    win.window_bytes = LOW_SIZE;
+    assert_true(walk_with(&win, VA_4K, 1, RD, false));
+    expect_ok(0x87654123, 3, 0x1000);
+    assert_int_equal(g_reads, 0);
+    /* a window that ends before the last table: that read goes through read64 */
+    win.window_bytes = 0x3000;
+    assert_true(walk_with(&win, VA_4K, 1, RD, false));
+    expect_ok(0x87654123, 3, 0x1000);
+    assert_int_equal(g_reads, 1);
 }
 
 static void test_simwalk_4k_39bit_starts_at_level1(void **state)
@@ -1597,7 +1618,7 @@ struct diff_stats
 
 static void diff_round(uint64_t *s, struct diff_stats *st)
 {
-    static const struct mmsim_simwalk_mem mem = { rnd_read, rnd_cas, NULL };
+    static const struct mmsim_simwalk_mem mem = { .read64 = rnd_read, .cas64 = rnd_cas };
     struct mmsim_simwalk_regs regs;
     struct mmsim_simwalk_ctx ctx;
     struct mmsim_simwalk_result res;
@@ -1735,6 +1756,7 @@ int main(void)
         T(test_simwalk_crosscheck_applies_hw_update_once),
         T(test_simwalk_crosscheck_reports_tables_changing_between_walks),
         T(test_simwalk_random_tables_agree_with_library),
+        T(test_simwalk_window_reads_descriptors_directly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
