@@ -625,6 +625,60 @@ static void test_simcpu_two_threads_fault_the_same_pages(void **state)
     mmsim_proc_exit(p);
 }
 
+static void tweak_fast(struct mmsim_sim_config *c)
+{
+    c->walk_crosscheck = false;
+    c->stale_check = false;
+    c->uaf_check = false;
+}
+
+/* With the per-hit checks off, TLB hits take simcpu.h's inline path: every
+ * size round-trips, hits are counted once, a miss goes to the slow path
+ * with its lookup, and a store to a read-only entry still faults (COW). */
+static void test_simcpu_inline_hit_path_agrees_with_the_slow_path(void **state)
+{
+    (void)state;
+    restart(tweak_fast);
+    struct mmsim_cpu *cpu = mmsim_sim_cpu(0);
+    struct mmsim_proc *p = mmsim_proc_create("p");
+    mmsim_cpu_run(cpu, p);
+    uint64_t va = mmap_anon(p, 1);
+    assert_int_equal(mmsim_cpu_store(cpu, va, 8, 0, NULL), MMSIM_ACCESS_OK); /* the miss and fault */
+    struct mmsim_cpu_stats a, b;
+    mmsim_cpu_stats_get(cpu, &a);
+    static const unsigned sizes[] = { 1, 2, 4, 8 };
+    for (unsigned k = 0; k < 4; k++) {
+        uint64_t at = va + 64 + 16 * k, v = 0;
+        uint64_t want = sizes[k] == 8 ? 0x8877665544332211ull : 0x8877665544332211ull & ((1ull << (8 * sizes[k])) - 1);
+        struct mmsim_access_report rep;
+        assert_int_equal(mmsim_cpu_store(cpu, at, sizes[k], 0x8877665544332211ull, &rep), MMSIM_ACCESS_OK);
+        assert_int_equal(rep.faults, 0);
+        assert_int_equal(mmsim_cpu_load(cpu, at, sizes[k], &v, &rep), MMSIM_ACCESS_OK);
+        assert_int_equal(v, want);
+    }
+    mmsim_cpu_stats_get(cpu, &b);
+    assert_int_equal(b.tlb_hits - a.tlb_hits, 8);
+    assert_int_equal(b.tlb_misses - a.tlb_misses, 0);
+    assert_int_equal(b.loads - a.loads, 4);
+    assert_int_equal(b.stores - a.stores, 4);
+    assert_int_equal(b.accesses - a.accesses, 8);
+    /* after fork the parent's fresh tables miss; its read fills a read-only
+     * entry and its store is a permission miss that walks and COWs */
+    struct mmsim_proc *child = mmsim_proc_fork(p, "child");
+    uint64_t v;
+    assert_int_equal(mmsim_cpu_load(cpu, va + 64, 1, &v, NULL), MMSIM_ACCESS_OK);
+    mmsim_cpu_stats_get(cpu, &a);
+    struct mmsim_access_report rep;
+    assert_int_equal(mmsim_cpu_store(cpu, va + 64, 1, 0x5a, &rep), MMSIM_ACCESS_OK);
+    assert_int_equal(rep.faults, 1);
+    assert_int_equal(rep.last.fsc, 0x0f);
+    mmsim_cpu_stats_get(cpu, &b);
+    assert_int_equal(b.tlb_perm_misses - a.tlb_perm_misses, 1);
+    assert_int_equal(b.cow_copies - a.cow_copies, 1);
+    mmsim_proc_exit(child);
+    mmsim_proc_exit(p);
+}
+
 static void test_simcpu_bad_config_is_refused(void **state)
 {
     (void)state;
@@ -666,6 +720,7 @@ int main(void)
         T(test_simcpu_broadcast_invalidation_keeps_other_cpus_coherent),
         T(test_simcpu_asid_rollover_keeps_processes_correct),
         T(test_simcpu_two_threads_fault_the_same_pages),
+        T(test_simcpu_inline_hit_path_agrees_with_the_slow_path),
         T(test_simcpu_bad_config_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
