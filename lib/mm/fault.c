@@ -39,13 +39,32 @@ static void refine_type(rt_varea_t varea, struct rt_aspace_fault_msg *msg, void 
     msg->fault_type = pa == ARCH_MAP_FAILED ? MM_FAULT_TYPE_PAGE_FAULT : MM_FAULT_TYPE_RWX_PERM;
 }
 
-/* Whether a user access of kind `op` at va now walks without a fault. */
+#define TCR_HA (1ull << 39)
+#define TCR_HD (1ull << 40)
+
+/* Whether a user access of kind `op` at va now walks without a fault the
+ * page table decides. The walk assumes hardware access-flag and dirty
+ * management: an AF=0 leaf (software-managed access flag) or a
+ * writable-clean DBM leaf grants the access as far as mm is concerned — the
+ * flag is the CPU's business, not a reason to refuse a racing fault. */
 static int granted_now(rt_aspace_t aspace, void *va, enum rt_mm_fault_op op)
 {
-    struct mmsim_vmsa_access acc = { .el = 0, .at = true };
+    /* an access, not an AT probe (AT never treats DBM as writable), through
+     * memory that takes no hardware update */
+    struct mmsim_vmsa_access acc = { .el = 0, .at = false };
     acc.op = op == MM_FAULT_OP_WRITE ? MMSIM_OP_WRITE : op == MM_FAULT_OP_EXECUTE ? MMSIM_OP_EXEC : MMSIM_OP_READ;
+    struct mmsim_vmsa_mem mem = *mmsim_mmu_ram_mem();
+    mem.write64 = NULL;
+    struct mmsim_vmsa_regs regs;
+    struct mmsim_vmsa_ctx ctx;
+    mmsim_mmu_regs(aspace, &regs);
+    regs.tcr |= TCR_HA | TCR_HD;
+    mmsim_vmsa_ctx_init(&ctx, &regs);
     struct mmsim_vmsa_result res;
-    bool ok = mmsim_mmu_translate(aspace, (uint64_t)(uintptr_t)va, &acc, &res) && res.fault == MMSIM_FAULT_NONE;
+    rt_spin_lock(&aspace->pgtbl_lock);
+    bool ok = mmsim_vmsa_translate(&ctx, (uint64_t)(uintptr_t)va, &acc, &mem, &res) &&
+              res.fault == MMSIM_FAULT_NONE;
+    rt_spin_unlock(&aspace->pgtbl_lock);
     return ok ? MM_FAULT_FIXABLE_TRUE : MM_FAULT_FIXABLE_FALSE;
 }
 

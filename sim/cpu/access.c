@@ -6,6 +6,7 @@
  * SIGSEGV-like result. The simulator's own checks (use-after-free, stale
  * TLB entries, the two walkers) run on the same path.
  */
+#include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
@@ -246,6 +247,37 @@ static _Thread_local struct
     enum mmsim_simtlb_result r;
 } t_looked;
 
+/* ---- accesses in flight ------------------------------------------------------
+ * An access is in flight from its TLB lookup to its last byte. A TLB
+ * invalidation issued by another host thread waits for it, as the DSB after
+ * a broadcast TLBI waits for accesses still using the old translation, so mm
+ * never frees a frame a simulated access is still touching. Odd = in flight.
+ * Only the slow path does this; with several CPUs every access takes it. */
+static void inflight_begin(struct mmsim_cpu *cpu)
+{
+    uint64_t s = __atomic_load_n(&cpu->inflight, __ATOMIC_RELAXED);
+    __atomic_store_n(&cpu->inflight, s + 1, __ATOMIC_SEQ_CST);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the store before the TLB's loads (Dekker) */
+}
+
+static void inflight_end(struct mmsim_cpu *cpu)
+{
+    uint64_t s = __atomic_load_n(&cpu->inflight, __ATOMIC_RELAXED);
+    if (s & 1)
+        __atomic_store_n(&cpu->inflight, s + 1, __ATOMIC_RELEASE);
+}
+
+void sim_wait_quiet(struct mmsim_cpu *cpu)
+{
+    if (cpu == mmsim_cpu_here_)
+        return; /* our own access is not in flight while we run mm code */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the TLB's stores before this load */
+    uint64_t s = __atomic_load_n(&cpu->inflight, __ATOMIC_SEQ_CST);
+    for (unsigned spins = 1; (s & 1) && __atomic_load_n(&cpu->inflight, __ATOMIC_ACQUIRE) == s; spins++)
+        if (spins % 64 == 0)
+            sched_yield();
+}
+
 enum xlat
 {
     XLAT_OK,
@@ -253,8 +285,22 @@ enum xlat
     XLAT_STOP, /* a check failed: rep says why */
 };
 
+/* XLAT_OK leaves the access in flight: the caller ends it after the data. */
+static enum xlat translate_in_flight(struct mmsim_cpu *cpu, uint64_t va, enum mmsim_access_op op, uint64_t *pa,
+                                     struct mmsim_simwalk_result *res, struct mmsim_access_report *rep);
+
 static enum xlat translate(struct mmsim_cpu *cpu, uint64_t va, enum mmsim_access_op op, uint64_t *pa,
                            struct mmsim_simwalk_result *res, struct mmsim_access_report *rep)
+{
+    inflight_begin(cpu);
+    enum xlat x = translate_in_flight(cpu, va, op, pa, res, rep);
+    if (x != XLAT_OK)
+        inflight_end(cpu); /* the trap runs mm code, which may wait for the other CPUs */
+    return x;
+}
+
+static enum xlat translate_in_flight(struct mmsim_cpu *cpu, uint64_t va, enum mmsim_access_op op, uint64_t *pa,
+                                     struct mmsim_simwalk_result *res, struct mmsim_access_report *rep)
 {
     struct mmsim_simwalk_access acc = { .op = (enum mmsim_simwalk_op)op, .el = (uint8_t)cpu->hot.el, .pan = cpu->hot.pan };
     struct mmsim_simtlb_hit hit;
@@ -503,13 +549,14 @@ static enum mmsim_access_status copy(struct mmsim_cpu *cpu, uint64_t va, void *b
         if (st != MMSIM_ACCESS_OK)
             return st;
         char *host = mmsim_phys_pa2host(pa);
+        if (host && op == MMSIM_ACCESS_STORE)
+            memcpy(host, p, chunk);
+        else if (host)
+            memcpy(p, host, chunk);
+        inflight_end(cpu);
         if (!host)
             return fail(rep, MMSIM_ACCESS_SEGV, va, "PA %#llx is not RAM (device memory is not simulated)",
                         (unsigned long long)pa);
-        if (op == MMSIM_ACCESS_STORE)
-            memcpy(host, p, chunk);
-        else
-            memcpy(p, host, chunk);
         p += chunk;
         va += chunk;
         len -= chunk;
@@ -575,9 +622,11 @@ static enum mmsim_access_status single(struct mmsim_cpu *cpu, uint64_t va, unsig
     if (st != MMSIM_ACCESS_OK)
         return st;
     void *host = mmsim_phys_pa2host(pa);
-    if (!host)
+    if (!host) {
+        inflight_end(cpu);
         return fail(rep, MMSIM_ACCESS_SEGV, va, "PA %#llx is not RAM (device memory is not simulated)",
                     (unsigned long long)pa);
+    }
     bool aligned = !(va & (size - 1));
     if (op == MMSIM_ACCESS_STORE) {
         if (aligned)
@@ -592,6 +641,7 @@ static enum mmsim_access_status single(struct mmsim_cpu *cpu, uint64_t va, unsig
             memcpy(&v, host, size);
         *val = v;
     }
+    inflight_end(cpu);
     rep->status = MMSIM_ACCESS_OK;
     return MMSIM_ACCESS_OK;
 }
@@ -619,6 +669,7 @@ static enum mmsim_access_status slow_access(struct mmsim_cpu *cpu, uint64_t va, 
         enum mmsim_access_status st = access_page(cpu, (va | ARCH_PAGE_MASK) + 1, op, &pa, rep);
         if (st != MMSIM_ACCESS_OK)
             return st;
+        inflight_end(cpu);
         return copy(cpu, va, val, size, op, rep);
     }
     uint64_t v = 0;

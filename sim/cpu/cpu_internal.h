@@ -43,6 +43,7 @@ struct mmsim_cpu
     struct mmsim_simwalk_ctx walk; /* decoded from regs */
     struct mmsim_cpu_stats stats;
     struct mmsim_cpu_stats mark;  /* stats when the running process was last credited */
+    uint64_t inflight;            /* odd while an access is between its lookup and its data */
 };
 
 struct sim_state
@@ -79,6 +80,9 @@ bool sim_op_of_free(uint32_t seq, char *out, size_t size);
 /* Credit the process running on `cpu` with the CPU's counters since the
  * last credit (the CPU's own thread, or a quiet CPU). */
 void sim_account(struct mmsim_cpu *cpu);
+/* Return once `cpu` has no access in flight that began before the call (a
+ * TLB invalidation's completion); at once for the caller's own CPU. */
+void sim_wait_quiet(struct mmsim_cpu *cpu);
 /* Give the walker simulated RAM as its direct window (after mmsim_sim_ram_ is set). */
 void sim_access_init(void);
 /* `cpu`'s counters, the inline path's included. */

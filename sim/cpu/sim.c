@@ -129,8 +129,10 @@ static int asid_for(rt_aspace_t aspace)
 static void each_tlb_all(void *ctx)
 {
     (void)ctx;
-    for (unsigned i = 0; i < g_sim.cfg.ncpus; i++)
+    for (unsigned i = 0; i < g_sim.cfg.ncpus; i++) {
         mmsim_simtlb_invalidate_all(g_sim.cpus[i].hot.tlb);
+        sim_wait_quiet(&g_sim.cpus[i]);
+    }
 }
 
 static void local_tlb_all(void *ctx)
@@ -148,8 +150,10 @@ static void each_tlb_aspace(void *ctx, struct rt_aspace *aspace)
     int asid = asid_for(aspace);
     if (asid < 0)
         each_tlb_all(ctx);
-    for (unsigned i = 0; asid > 0 && i < g_sim.cfg.ncpus; i++)
+    for (unsigned i = 0; asid > 0 && i < g_sim.cfg.ncpus; i++) {
         mmsim_simtlb_invalidate_asid(g_sim.cpus[i].hot.tlb, (uint16_t)asid);
+        sim_wait_quiet(&g_sim.cpus[i]);
+    }
 }
 
 static void each_tlb_range(void *ctx, struct rt_aspace *aspace, void *va, size_t size, size_t stride)
@@ -162,6 +166,7 @@ static void each_tlb_range(void *ctx, struct rt_aspace *aspace, void *va, size_t
             mmsim_simtlb_invalidate_range_all_asids(g_sim.cpus[i].hot.tlb, (uintptr_t)va, size);
         else
             mmsim_simtlb_invalidate_range(g_sim.cpus[i].hot.tlb, (uintptr_t)va, size, (uint16_t)asid);
+        sim_wait_quiet(&g_sim.cpus[i]);
     }
 }
 
@@ -181,8 +186,10 @@ static void switch_here(void *ctx, struct rt_aspace *aspace)
 static void invalidate_asid_everywhere(void *ctx, uint16_t asid)
 {
     (void)ctx;
-    for (unsigned i = 0; i < g_sim.cfg.ncpus; i++)
+    for (unsigned i = 0; i < g_sim.cfg.ncpus; i++) {
         mmsim_simtlb_invalidate_asid(g_sim.cpus[i].hot.tlb, asid);
+        sim_wait_quiet(&g_sim.cpus[i]);
+    }
 }
 
 static const struct mmsim_tlb_ops k_tlb_ops = {
@@ -222,7 +229,8 @@ static int make_cpus(void)
         snprintf(cpu->idle.name, sizeof cpu->idle.name, "idle%u", i);
         cpu->idle.oncpu = (rt_uint8_t)i;
         cpu->hot.tlb = mmsim_simtlb_create(&tc);
-        cpu->hot.slow = g_sim.cfg.stale_check || g_sim.cfg.uaf_check;
+        /* with several CPUs every access keeps the in-flight protocol */
+        cpu->hot.slow = g_sim.cfg.stale_check || g_sim.cfg.uaf_check || g_sim.cfg.ncpus > 1;
         if (!cpu->hot.tlb)
             return -RT_ENOMEM;
         build_regs(cpu, NULL);
