@@ -253,11 +253,13 @@ static _Thread_local struct
  * a broadcast TLBI waits for accesses still using the old translation, so mm
  * never frees a frame a simulated access is still touching. Odd = in flight.
  * Only the slow path does this; with several CPUs every access takes it. */
+/* Both sides use read-modify-writes of `inflight` (no fences, which TSan
+ * cannot see): either the invalidator's RMW comes first, and this one
+ * acquires the TLB writes before it, or it comes second and sees odd. */
 static void inflight_begin(struct mmsim_cpu *cpu)
 {
     uint64_t s = __atomic_load_n(&cpu->inflight, __ATOMIC_RELAXED);
-    __atomic_store_n(&cpu->inflight, s + 1, __ATOMIC_SEQ_CST);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the store before the TLB's loads (Dekker) */
+    __atomic_exchange_n(&cpu->inflight, s + 1, __ATOMIC_SEQ_CST);
 }
 
 static void inflight_end(struct mmsim_cpu *cpu)
@@ -271,8 +273,7 @@ void sim_wait_quiet(struct mmsim_cpu *cpu)
 {
     if (cpu == mmsim_cpu_here_)
         return; /* our own access is not in flight while we run mm code */
-    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the TLB's stores before this load */
-    uint64_t s = __atomic_load_n(&cpu->inflight, __ATOMIC_SEQ_CST);
+    uint64_t s = __atomic_fetch_or(&cpu->inflight, 0, __ATOMIC_SEQ_CST);
     for (unsigned spins = 1; (s & 1) && __atomic_load_n(&cpu->inflight, __ATOMIC_ACQUIRE) == s; spins++)
         if (spins % 64 == 0)
             sched_yield();
