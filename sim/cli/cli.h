@@ -18,6 +18,7 @@ int cli_demo(int argc, char **argv);        /* mmsim pgtable-demo */
 int cli_export(int argc, char **argv);      /* mmsim export */
 int cli_run(int argc, char **argv);         /* mmsim run (run_cmd.c) */
 int cli_walkthrough(int argc, char **argv); /* mmsim [walkthrough] (run_cmd.c) */
+int cli_drive(int argc, char **argv);       /* mmsim drive | replay (drive_cmd.c) */
 
 /* One "map" line: PA_ALLOC means "allocate frames for it". */
 #define CLI_PA_ALLOC UINT64_MAX

@@ -11,7 +11,6 @@
 #include "cli.h"
 #include "driver.h"
 
-int cli_drive(int argc, char **argv);
 
 static void drive_usage(FILE *out)
 {

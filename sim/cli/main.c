@@ -11,25 +11,16 @@ static void usage(FILE *out)
           "                                     the same; --print shows its scenario script\n"
           "       mmsim run [-v] [--stats] [--json] [--seed N] [--repeat N] FILE...\n"
           "                                     run scenario files (docs/scenarios.md), each on a fresh machine\n"
+          "       mmsim drive [--seed N] [--steps N] [--cpus N] [--threads] [--record FILE] ...\n"
+          "                                     the seeded fault-injection driver (docs/driver.md)\n"
+          "       mmsim replay FILE             replay a driver record exactly\n"
           "       mmsim pgtable-demo            boot a machine, map, translate, print the page tables\n"
           "       mmsim export [-m MAPFILE] [-n N] [-s SEED] [-b RAM_BASE] OUTDIR\n"
           "                                     write tables, registers and translation vectors\n"
           "       mmsim help | --version\n", out);
 }
 
-#ifdef MMSIM_CLI_SCENARIOS
 static int walkthrough(int argc, char **argv) { return cli_walkthrough(argc, argv); }
-static int run(int argc, char **argv) { return cli_run(argc, argv); }
-#else
-/* Built without the scenario part (no simulated CPU yet): the old default. */
-static int walkthrough(int argc, char **argv) { return cli_demo(argc, argv); }
-static int run(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    fprintf(stderr, "mmsim run: this build has no simulated CPU (sim/cpu)\n");
-    return CLI_EXIT_USAGE;
-}
-#endif
 
 int main(int argc, char **argv)
 {
@@ -40,15 +31,13 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "walkthrough") == 0)
         return walkthrough(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
-        return run(argc - 1, argv + 1);
+        return cli_run(argc - 1, argv + 1);
     if (strcmp(cmd, "pgtable-demo") == 0)
         return cli_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "export") == 0)
         return cli_export(argc - 1, argv + 1);
-    if (strcmp(cmd, "drive") == 0 || strcmp(cmd, "replay") == 0) {
-        int cli_drive(int, char **); /* sim/cli/drive_cmd.c */
+    if (strcmp(cmd, "drive") == 0 || strcmp(cmd, "replay") == 0)
         return cli_drive(argc - 1, argv + 1);
-    }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return CLI_EXIT_OK;
