@@ -51,7 +51,6 @@
 #define MAX_RUNS 15u
 
 static bool g_quick;
-static const char *g_only;
 static unsigned g_runs;       /* measured runs of each one-shot figure; median reported */
 static unsigned g_fault_runs; /* figure 3's runs (about 50 ms each, so more of them) */
 static size_t g_walk_pages;   /* figure 2's area, a power of two above the TLB's entries */
@@ -708,50 +707,19 @@ static void bench_scenario(struct bench_report *rep)
 
 static const char *const k_groups[] = { "hit", "walk", "fault", "scenario" };
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: bench_cpu [--quick] [--json FILE|-] [--only GROUP]\n"
-                 "  --quick       tiny counts (smoke test; figures meaningless)\n"
-                 "  --json FILE   also write the figures as one JSON object (- = stdout)\n"
-                 "  --only GROUP  run one group: hit, walk, fault or scenario\n");
-}
-
-static bool parse_args(int argc, char **argv, const char **json_path)
-{
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0) {
-            g_quick = true;
-        } else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
-            *json_path = argv[++i];
-        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
-            g_only = argv[++i];
-        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            exit(0);
-        } else {
-            usage(stderr);
-            return false;
-        }
-    }
-    if (!g_only)
-        return true;
-    for (size_t i = 0; i < sizeof k_groups / sizeof k_groups[0]; i++)
-        if (strcmp(g_only, k_groups[i]) == 0)
-            return true;
-    usage(stderr);
-    return false;
-}
+static struct bench_args g_args;
 
 static bool group_selected(const char *group)
 {
-    return g_only == NULL || strcmp(g_only, group) == 0;
+    return bench_args_selected(&g_args, group);
 }
 
 int main(int argc, char **argv)
 {
-    const char *json_path = NULL;
-    if (!parse_args(argc, argv, &json_path))
+    if (!bench_args_parse(argc, argv, "bench_cpu", k_groups, sizeof k_groups / sizeof k_groups[0], &g_args))
         return 2;
+    g_quick = g_args.quick;
+    const char *json_path = g_args.json_path;
     g_runs = g_quick ? 1 : 3;
     g_fault_runs = g_quick ? 1 : 7;
     g_walk_pages = g_quick ? 4096 : 64 * 1024;

@@ -36,7 +36,6 @@
 
 static struct bench_timing g_timing;
 static bool g_quick;
-static const char *g_only; /* run one group (for profiling), NULL = all */
 
 static void die(const char *what)
 {
@@ -596,49 +595,21 @@ static void bench_boot_size(struct bench_report *rep, uint64_t ram_size, bool wi
 
 /* ---- main ----------------------------------------------------------------- */
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: bench_machine [--quick] [--json FILE|-] [--only GROUP]\n"
-                 "  --quick       tiny iteration counts (smoke test; figures meaningless)\n"
-                 "  --json FILE   also write the figures as one JSON object (- = stdout)\n"
-                 "  --only GROUP  run one group: boot, pages, map or walk (e.g. under perf)\n");
-}
+static const char *const k_groups[] = { "boot", "pages", "map", "walk" };
 
-static bool parse_args(int argc, char **argv, const char **json_path)
-{
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0) {
-            g_quick = true;
-        } else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
-            *json_path = argv[++i];
-        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
-            g_only = argv[++i];
-        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            exit(0);
-        } else {
-            usage(stderr);
-            return false;
-        }
-    }
-    return true;
-}
+static struct bench_args g_args;
 
 static bool group_selected(const char *group)
 {
-    return g_only == NULL || strcmp(g_only, group) == 0;
+    return bench_args_selected(&g_args, group);
 }
 
 int main(int argc, char **argv)
 {
-    const char *json_path = NULL;
-    if (!parse_args(argc, argv, &json_path))
+    if (!bench_args_parse(argc, argv, "bench_machine", k_groups, sizeof k_groups / sizeof k_groups[0], &g_args))
         return 2;
-    if (g_only && !group_selected("boot") && !group_selected("pages") && !group_selected("map") &&
-        !group_selected("walk")) {
-        usage(stderr);
-        return 2;
-    }
+    g_quick = g_args.quick;
+    const char *json_path = g_args.json_path;
     g_timing = g_quick ? (struct bench_timing){ .run_ns = 200000, .runs = 1, .min_iters = 1 }
                        : (struct bench_timing){ .run_ns = 100000000, .runs = 3, .min_iters = 1 };
     static struct bench_report rep;

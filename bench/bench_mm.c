@@ -43,7 +43,6 @@
 #define WARMUP_RUNS 1u
 
 static bool g_quick;
-static const char *g_only;
 static unsigned g_runs;      /* measured runs of each one-shot figure; median reported */
 static size_t g_npages;      /* pages touched by figures 1-3 */
 static struct bench_timing g_timing;
@@ -541,50 +540,19 @@ static void bench_vareas(struct bench_report *rep)
 
 static const char *const k_groups[] = { "first", "cow", "fork", "map", "vareas" };
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: bench_mm [--quick] [--json FILE|-] [--only GROUP]\n"
-                 "  --quick       tiny counts (smoke test; figures meaningless)\n"
-                 "  --json FILE   also write the figures as one JSON object (- = stdout)\n"
-                 "  --only GROUP  run one group: first, cow, fork, map or vareas\n");
-}
-
-static bool parse_args(int argc, char **argv, const char **json_path)
-{
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0) {
-            g_quick = true;
-        } else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
-            *json_path = argv[++i];
-        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
-            g_only = argv[++i];
-        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            exit(0);
-        } else {
-            usage(stderr);
-            return false;
-        }
-    }
-    if (!g_only)
-        return true;
-    for (size_t i = 0; i < sizeof k_groups / sizeof k_groups[0]; i++)
-        if (strcmp(g_only, k_groups[i]) == 0)
-            return true;
-    usage(stderr);
-    return false;
-}
+static struct bench_args g_args;
 
 static bool group_selected(const char *group)
 {
-    return g_only == NULL || strcmp(g_only, group) == 0;
+    return bench_args_selected(&g_args, group);
 }
 
 int main(int argc, char **argv)
 {
-    const char *json_path = NULL;
-    if (!parse_args(argc, argv, &json_path))
+    if (!bench_args_parse(argc, argv, "bench_mm", k_groups, sizeof k_groups / sizeof k_groups[0], &g_args))
         return 2;
+    g_quick = g_args.quick;
+    const char *json_path = g_args.json_path;
     g_runs = g_quick ? 1 : 3;
     g_npages = g_quick ? 256 : 64 * 1024;
     g_timing = g_quick ? (struct bench_timing){ .run_ns = 200000, .runs = 1, .min_iters = 1 }

@@ -183,3 +183,52 @@ bool bench_report_json_to(const struct bench_report *rep, const char *path, bool
     bench_report_json(rep, f, quick);
     return fclose(f) == 0;
 }
+
+/* ---- the command line ---------------------------------------------------- */
+
+static void args_usage(FILE *out, const char *prog, const char *const *groups, size_t ngroups)
+{
+    fprintf(out, "usage: %s [--quick] [--json FILE|-] [--only GROUP]\n"
+                 "  --quick       tiny counts (smoke test; figures meaningless)\n"
+                 "  --json FILE   also write the figures as one JSON object (- = stdout)\n"
+                 "  --only GROUP  run one group:",
+            prog);
+    for (size_t i = 0; i < ngroups; i++)
+        fprintf(out, " %s", groups[i]);
+    fputc('\n', out);
+}
+
+static bool group_known(const char *group, const char *const *groups, size_t ngroups)
+{
+    for (size_t i = 0; i < ngroups; i++)
+        if (strcmp(group, groups[i]) == 0)
+            return true;
+    return false;
+}
+
+bool bench_args_parse(int argc, char **argv, const char *prog, const char *const *groups, size_t ngroups,
+                      struct bench_args *out)
+{
+    *out = (struct bench_args){ 0 };
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            out->quick = true;
+        } else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
+            out->json_path = argv[++i];
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc && group_known(argv[i + 1], groups, ngroups)) {
+            out->only = argv[++i];
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            args_usage(stdout, prog, groups, ngroups);
+            exit(0);
+        } else {
+            args_usage(stderr, prog, groups, ngroups);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool bench_args_selected(const struct bench_args *a, const char *group)
+{
+    return a->only == NULL || strcmp(a->only, group) == 0;
+}

@@ -104,4 +104,20 @@ void bench_report_json(const struct bench_report *rep, FILE *out, bool quick);
 /* bench_report_json into `path` ("-" = stdout); false if it cannot be written. */
 bool bench_report_json_to(const struct bench_report *rep, const char *path, bool quick);
 
+/* ---- the command line every bench program shares ------------------------ */
+
+struct bench_args
+{
+    bool quick;            /* --quick: tiny counts, a smoke test */
+    const char *json_path; /* --json FILE ("-" = stdout), or NULL */
+    const char *only;      /* --only GROUP, or NULL for all */
+};
+
+/* Parse --quick, --json FILE, --only GROUP (one of `groups`) and --help
+ * (usage on stdout, exit 0). Bad usage prints it on stderr: false. */
+bool bench_args_parse(int argc, char **argv, const char *prog, const char *const *groups, size_t ngroups,
+                      struct bench_args *out);
+/* Whether `group` runs under `a` (--only absent or naming it). */
+bool bench_args_selected(const struct bench_args *a, const char *group);
+
 #endif /* MMSIM_BENCH_UTIL_H */
