@@ -545,7 +545,7 @@ static enum mmsim_access_status copy(struct mmsim_cpu *cpu, uint64_t va, void *b
     while (len) {
         size_t chunk = ARCH_PAGE_SIZE - (va & ARCH_PAGE_MASK);
         chunk = chunk < len ? chunk : len;
-        uint64_t pa;
+        uint64_t pa = 0; /* set by access_page on success; gcc -O3 cannot tell */
         enum mmsim_access_status st = access_page(cpu, va, op, &pa, rep);
         if (st != MMSIM_ACCESS_OK)
             return st;
@@ -618,7 +618,7 @@ static void host_store(void *host, unsigned size, uint64_t val)
 static enum mmsim_access_status single(struct mmsim_cpu *cpu, uint64_t va, unsigned size, uint64_t *val,
                                        enum mmsim_access_op op, struct mmsim_access_report *rep)
 {
-    uint64_t pa;
+    uint64_t pa = 0;
     enum mmsim_access_status st = access_page(cpu, va, op, &pa, rep);
     if (st != MMSIM_ACCESS_OK)
         return st;
@@ -666,7 +666,7 @@ static enum mmsim_access_status slow_access(struct mmsim_cpu *cpu, uint64_t va, 
     if (store) {
         /* both pages translated before either is written, so a fault on the
          * second leaves the first unchanged */
-        uint64_t pa;
+        uint64_t pa = 0;
         enum mmsim_access_status st = access_page(cpu, (va | ARCH_PAGE_MASK) + 1, op, &pa, rep);
         if (st != MMSIM_ACCESS_OK)
             return st;
