@@ -720,6 +720,8 @@ static void machine_config(const struct mmsim_scenario_config *c, struct mmsim_m
 static void sim_config(const struct mmsim_scenario_config *c, struct mmsim_sim_config *sc)
 {
     mmsim_sim_config_default(sc);
+    /* a scenario is a test: every check on, in release builds too, unless it says otherwise */
+    sc->walk_crosscheck = sc->stale_check = sc->uaf_check = true;
     const struct { enum mmsim_scenario_key key; bool *flag; } flags[] = {
         { MMSIM_SC_KEY_HW_AF, &sc->hw_af },
         { MMSIM_SC_KEY_HW_DIRTY, &sc->hw_dirty },

@@ -14,12 +14,21 @@
 #include "simcpu.h"
 #include "fixture.h"
 
+/* Every check on, whatever the build's defaults (NDEBUG turns them off). */
+static void config_checked(struct mmsim_sim_config *cfg)
+{
+    mmsim_sim_config_default(cfg);
+    cfg->walk_crosscheck = true;
+    cfg->stale_check = true;
+    cfg->uaf_check = true;
+}
+
 static int setup(void **state)
 {
     if (fx_setup(state))
         return -1;
     struct mmsim_sim_config cfg;
-    mmsim_sim_config_default(&cfg);
+    config_checked(&cfg);
     return mmsim_sim_start(&cfg) == RT_EOK ? 0 : -1;
 }
 
@@ -47,7 +56,7 @@ static void restart(void (*tweak)(struct mmsim_sim_config *))
 {
     mmsim_sim_stop();
     struct mmsim_sim_config cfg;
-    mmsim_sim_config_default(&cfg);
+    config_checked(&cfg);
     tweak(&cfg);
     assert_int_equal(mmsim_sim_start(&cfg), RT_EOK);
 }
