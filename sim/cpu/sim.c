@@ -34,6 +34,7 @@ void mmsim_sim_config_default(struct mmsim_sim_config *cfg)
     cfg->tlb_entries = MMSIM_SIMTLB_DEFAULT_ENTRIES;
     cfg->asid_bits = 16;
     cfg->livelock_faults = 16;
+    cfg->switch_flush = true;
 #ifndef NDEBUG
     cfg->walk_crosscheck = true;
     cfg->stale_check = true;
@@ -175,11 +176,15 @@ static void each_tlb_page(void *ctx, struct rt_aspace *aspace, void *va)
     each_tlb_range(ctx, aspace, va, ARCH_PAGE_SIZE, ARCH_PAGE_SIZE);
 }
 
+/* RT-Thread's rt_hw_aspace_switch: TTBR0, then a local TLB flush. */
 static void switch_here(void *ctx, struct rt_aspace *aspace)
 {
     (void)ctx;
-    if (mmsim_cpu_here_)
-        sim_switch_ttbr0(mmsim_cpu_here_, aspace);
+    if (!mmsim_cpu_here_)
+        return;
+    sim_switch_ttbr0(mmsim_cpu_here_, aspace);
+    if (g_sim.cfg.switch_flush)
+        mmsim_simtlb_invalidate_all(mmsim_cpu_here_->hot.tlb);
 }
 
 /* Called with the allocator's lock held, to recycle an ASID. */

@@ -40,6 +40,9 @@ struct mmsim_sim_config
     bool stale_check;          /* every TLB hit compared with a fresh walk */
     bool uaf_check;            /* every access checks its frame is allocated */
     unsigned livelock_faults;  /* faults at one VA without progress before a livelock; default 16 */
+    bool switch_flush;         /* rt_hw_aspace_switch also empties the calling CPU's TLB, as
+                                  RT-Thread's aarch64 port does (default); off: ASIDs alone
+                                  keep address spaces apart (a policy to compare) */
 };
 
 /* The defaults above (all checks on in debug builds, off with NDEBUG). */

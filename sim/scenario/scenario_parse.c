@@ -452,6 +452,7 @@ static const struct key_def keys[MMSIM_SC_KEY_COUNT] = {
     [MMSIM_SC_KEY_WALK_CROSSCHECK] = { "walk-crosscheck", KEY_BOOL, 0, 1 },
     [MMSIM_SC_KEY_STALE_CHECK] = { "stale-check", KEY_BOOL, 0, 1 },
     [MMSIM_SC_KEY_UAF_CHECK] = { "uaf-check", KEY_BOOL, 0, 1 },
+    [MMSIM_SC_KEY_SWITCH_FLUSH] = { "switch-flush", KEY_BOOL, 0, 1 },
     [MMSIM_SC_KEY_LIVELOCK] = { "livelock", KEY_COUNT, 2, 1u << 20 },
     [MMSIM_SC_KEY_SEED] = { "seed", KEY_COUNT, 0, UINT64_MAX },
 };

@@ -729,6 +729,7 @@ static void sim_config(const struct mmsim_scenario_config *c, struct mmsim_sim_c
         { MMSIM_SC_KEY_WALK_CROSSCHECK, &sc->walk_crosscheck },
         { MMSIM_SC_KEY_STALE_CHECK, &sc->stale_check },
         { MMSIM_SC_KEY_UAF_CHECK, &sc->uaf_check },
+        { MMSIM_SC_KEY_SWITCH_FLUSH, &sc->switch_flush },
     };
     for (size_t k = 0; k < sizeof flags / sizeof *flags; k++)
         if (c->given[flags[k].key])
