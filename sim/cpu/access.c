@@ -337,22 +337,19 @@ static enum xlat translate_in_flight(struct mmsim_cpu *cpu, uint64_t va, enum mm
 
 /* ---- the trap ------------------------------------------------------------------ */
 
-/* What the machine looked like around one fix, for statistics and causes. */
+/* What the machine looked like around one fix, for statistics and causes:
+ * lock-free counters only, since every fault takes two snapshots. */
 struct fix_counts
 {
     struct mmsim_alloc_counters page, heap;
     struct mmsim_mmu_counters mmu;
-    size_t frames;
 };
 
 static void snapshot(struct fix_counts *s)
 {
-    struct mmsim_phys_stats ps;
     mmsim_alloc_counters_get(MMSIM_ALLOC_PAGE, &s->page);
     mmsim_alloc_counters_get(MMSIM_ALLOC_HEAP, &s->heap);
     mmsim_mmu_counters_get(&s->mmu);
-    mmsim_phys_stats_get(&ps);
-    s->frames = ps.allocated_frames;
 }
 
 static void count_fix(struct mmsim_cpu *cpu, const struct fix_counts *a, const struct fix_counts *b)
@@ -361,7 +358,9 @@ static void count_fix(struct mmsim_cpu *cpu, const struct fix_counts *a, const s
     uint64_t tables_out = b->mmu.tables_freed - a->mmu.tables_freed;
     COUNT(cpu, table_pages_alloc, tables_in);
     COUNT(cpu, table_pages_freed, tables_out);
-    int64_t data = (int64_t)(b->frames - a->frames) - (int64_t)(tables_in - tables_out);
+    /* page blocks, which the fault path only ever takes one frame at a time */
+    int64_t frames = (int64_t)(b->page.successes - a->page.successes) - (int64_t)(b->page.frees - a->page.frees);
+    int64_t data = frames - (int64_t)(tables_in - tables_out);
     COUNT(cpu, data_frames_alloc, data > 0 ? (uint64_t)data : 0);
     COUNT(cpu, data_frames_freed, data < 0 ? (uint64_t)-data : 0);
 }
