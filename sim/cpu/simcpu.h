@@ -171,6 +171,17 @@ enum mmsim_access_status mmsim_cpu_write(struct mmsim_cpu *cpu, uint64_t va, con
  * builds the syndrome, calls rt_aspace_fault_try_fix; MM_FAULT_FIXABLE_*. */
 int mmsim_cpu_inject_fault(struct mmsim_cpu *cpu, uint64_t va, enum mmsim_access_op op, uint8_t fsc);
 
+/* The next value of a seeded stream (SplitMix64): the interleavings of the
+ * scenario engine and the driver draw from it, so a seed means the same
+ * schedule in both. */
+static inline uint64_t mmsim_sim_rand(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
 /* Human-readable status ("segv", "livelock", ...) and a one-line report. */
 const char *mmsim_access_status_name(enum mmsim_access_status status);
 void mmsim_access_report_print(const struct mmsim_access_report *rep, FILE *out);

@@ -96,14 +96,6 @@ void drv_buf_free(struct drv_buf *b)
     *b = (struct drv_buf){ 0 };
 }
 
-uint64_t drv_splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 void drv_problem(struct drv_lane *L, const char *fmt, ...)
 {
     if (L->failed)
@@ -403,11 +395,11 @@ static const char *resolve(struct mmsim_driver_config *c)
     if ((unsigned)c->policy >= MMSIM_DRIVER_POLICIES)
         return "unknown policy";
     if (c->tlb_entries == 0)
-        c->tlb_entries = 16u << (drv_splitmix(&x) % 7);
+        c->tlb_entries = 16u << (mmsim_sim_rand(&x) % 7);
     if (c->tlb_entries < 16 || c->tlb_entries > 1024 || (c->tlb_entries & (c->tlb_entries - 1)))
         return "tlb must be a power of two, 16..1024";
     if (c->asid_bits == 0)
-        c->asid_bits = drv_splitmix(&x) % 4 == 0 ? 8 : 16;
+        c->asid_bits = mmsim_sim_rand(&x) % 4 == 0 ? 8 : 16;
     if (c->asid_bits != 8 && c->asid_bits != 16)
         return "asid-bits must be 8 or 16";
     if (!c->log)
@@ -433,7 +425,7 @@ static void setup_lanes(struct drv *d)
         L->lane_off = i * lane_len;
         L->lane_len = lane_len;
         uint64_t x = c->seed + i;
-        L->ch.rng = c->threads ? drv_splitmix(&x) : c->seed;
+        L->ch.rng = c->threads ? mmsim_sim_rand(&x) : c->seed;
     }
 }
 

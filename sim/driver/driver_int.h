@@ -105,7 +105,6 @@ struct drv_chooser
 uint32_t drv_pick(struct drv_chooser *c, uint32_t n); /* 0..n-1 */
 bool drv_chance(struct drv_chooser *c, unsigned pct);
 uint64_t drv_rand64(struct drv_chooser *c);
-uint64_t drv_splitmix(uint64_t *x);
 
 struct drv;
 

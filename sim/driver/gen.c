@@ -13,7 +13,7 @@ uint32_t drv_pick(struct drv_chooser *c, uint32_t n)
     if (n <= 1)
         return 0;
     if (!c->bytes)
-        return (uint32_t)(drv_splitmix(&c->rng) % n);
+        return (uint32_t)(mmsim_sim_rand(&c->rng) % n);
     uint32_t v = 0;
     for (uint32_t span = 1, shift = 0; span < n && shift < 32; span <<= 8, shift += 8) {
         uint32_t byte = c->pos < c->size ? c->data[c->pos++] : 0;
@@ -32,7 +32,7 @@ bool drv_chance(struct drv_chooser *c, unsigned pct)
 uint64_t drv_rand64(struct drv_chooser *c)
 {
     if (!c->bytes)
-        return drv_splitmix(&c->rng);
+        return mmsim_sim_rand(&c->rng);
     uint64_t v = 0;
     for (unsigned i = 0; i < 8; i++)
         v |= (uint64_t)drv_pick(c, 256) << (8 * i);

@@ -29,7 +29,7 @@ uint64_t drv_injected(struct drv_lane *L)
 static uint8_t pattern_byte(uint64_t seed, size_t i)
 {
     uint64_t x = seed + (i / 8) * 0x9e3779b97f4a7c15ull;
-    return (uint8_t)(drv_splitmix(&x) >> (8 * (i % 8)));
+    return (uint8_t)(mmsim_sim_rand(&x) >> (8 * (i % 8)));
 }
 
 static void *locked_v2p(rt_aspace_t as, uint64_t va)

@@ -604,14 +604,6 @@ static bool exec_stmt(struct sc_run *r, const struct mmsim_scenario_stmt *s)
 
 /* ---- interleaving ---- */
 
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* Who runs a unit: its CPU, or its process (slots after the CPUs). */
 static int lane_of(const struct mmsim_scenario_stmt *s)
 {
@@ -651,7 +643,7 @@ static size_t pick_unit(struct block_plan *b, bool *done, uint64_t *rng)
         if (!done[u] && !seen)
             lanes[n++] = b->lane[u];
     }
-    int lane = lanes[splitmix(rng) % (uint64_t)n];
+    int lane = lanes[mmsim_sim_rand(rng) % (uint64_t)n];
     for (size_t u = 0; u < b->nunits; u++)
         if (!done[u] && b->lane[u] == lane)
             return u;
