@@ -68,13 +68,29 @@ uint64_t mmsim_cpu_esr(enum mmsim_access_op op, unsigned el, uint8_t fsc)
     return op == MMSIM_ACCESS_STORE ? esr | ESR_WNR : esr;
 }
 
+/* The walker's fault kind an FSC encodes (level -1 codes included). */
+static enum mmsim_simwalk_fault fsc_kind(uint8_t fsc)
+{
+    if (fsc == 0x2b)
+        return MMSIM_SIMWALK_FAULT_TRANSLATION;
+    if (fsc == 0x29)
+        return MMSIM_SIMWALK_FAULT_ADDR_SIZE;
+    switch (fsc >> 2) {
+    case 0: return MMSIM_SIMWALK_FAULT_ADDR_SIZE;
+    case 1: return MMSIM_SIMWALK_FAULT_TRANSLATION;
+    case 2: return MMSIM_SIMWALK_FAULT_ACCESS_FLAG;
+    case 3: return MMSIM_SIMWALK_FAULT_PERMISSION;
+    default: return fsc == 0x31 ? MMSIM_SIMWALK_FAULT_ATOMIC_HW : MMSIM_SIMWALK_FAULT_EXT_ABORT;
+    }
+}
+
 /* Translation (levels -1..3) and permission faults reach mm; the rest
  * (address size, external aborts, access flag without a policy) are bus
  * errors to RT-Thread. */
 static bool fsc_is_mmu_fault(uint8_t fsc)
 {
-    unsigned kind = fsc >> 2;
-    return fsc == 0x2b || (fsc < 0x10 && (kind == 1 || kind == 3));
+    enum mmsim_simwalk_fault kind = fsc_kind(fsc);
+    return kind == MMSIM_SIMWALK_FAULT_TRANSLATION || kind == MMSIM_SIMWALK_FAULT_PERMISSION;
 }
 
 bool mmsim_cpu_esr_to_fault(uint64_t esr, enum rt_mm_fault_op *op, enum rt_mm_fault_type *type)
@@ -93,22 +109,6 @@ bool mmsim_cpu_esr_to_fault(uint64_t esr, enum rt_mm_fault_op *op, enum rt_mm_fa
 static int fault_level(uint8_t fsc)
 {
     return fsc == 0x2b || fsc == 0x29 || fsc == 0x13 ? -1 : (int)(fsc & 3u);
-}
-
-/* The walker's fault kind an FSC encodes (level -1 codes included). */
-static enum mmsim_simwalk_fault fsc_kind(uint8_t fsc)
-{
-    if (fsc == 0x2b)
-        return MMSIM_SIMWALK_FAULT_TRANSLATION;
-    if (fsc == 0x29)
-        return MMSIM_SIMWALK_FAULT_ADDR_SIZE;
-    switch (fsc >> 2) {
-    case 0: return MMSIM_SIMWALK_FAULT_ADDR_SIZE;
-    case 1: return MMSIM_SIMWALK_FAULT_TRANSLATION;
-    case 2: return MMSIM_SIMWALK_FAULT_ACCESS_FLAG;
-    case 3: return MMSIM_SIMWALK_FAULT_PERMISSION;
-    default: return fsc == 0x31 ? MMSIM_SIMWALK_FAULT_ATOMIC_HW : MMSIM_SIMWALK_FAULT_EXT_ABORT;
-    }
 }
 
 /* ---- reports ---------------------------------------------------------------- */
@@ -154,14 +154,36 @@ static rt_aspace_t tables_of(const struct mmsim_cpu *cpu, uint64_t va)
 }
 
 /* Walks read the tables while mm may be editing them on another host thread:
- * with several CPUs the walk holds the table lock, as a data-race-free
- * stand-in for the hardware's single-copy-atomic descriptor reads. */
-static bool walk(struct mmsim_cpu *cpu, uint64_t va, struct mmsim_simwalk_access acc,
-                 struct mmsim_simwalk_result *res, struct mmsim_access_report *rep)
+ * with several CPUs a walk holds the table lock, as a data-race-free
+ * stand-in for the hardware's single-copy-atomic descriptor reads. Returns
+ * what to hand to tables_unlock. */
+static rt_aspace_t tables_lock(const struct mmsim_cpu *cpu, uint64_t va)
 {
     rt_aspace_t locked = g_sim.cfg.ncpus > 1 ? tables_of(cpu, va) : NULL;
     if (locked)
         rt_spin_lock(&locked->pgtbl_lock);
+    return locked;
+}
+
+static void tables_unlock(rt_aspace_t locked)
+{
+    if (locked)
+        rt_spin_unlock(&locked->pgtbl_lock);
+}
+
+/* A walk that changes nothing (no AF or dirty update): what the tables say now. */
+static void walk_quietly(const struct mmsim_cpu *cpu, uint64_t va, struct mmsim_simwalk_access acc,
+                         struct mmsim_simwalk_result *res)
+{
+    rt_aspace_t locked = tables_lock(cpu, va);
+    mmsim_simwalk_translate(&cpu->walk, &k_mem_readonly, va, acc, res);
+    tables_unlock(locked);
+}
+
+static bool walk(struct mmsim_cpu *cpu, uint64_t va, struct mmsim_simwalk_access acc,
+                 struct mmsim_simwalk_result *res, struct mmsim_access_report *rep)
+{
+    rt_aspace_t locked = tables_lock(cpu, va);
     COUNT(cpu, walks, 1);
     bool agree = true;
     char msg[160];
@@ -169,8 +191,7 @@ static bool walk(struct mmsim_cpu *cpu, uint64_t va, struct mmsim_simwalk_access
         agree = mmsim_simwalk_crosscheck(&cpu->walk, &k_mem, va, acc, res, msg, sizeof msg);
     else
         mmsim_simwalk_translate(&cpu->walk, &k_mem, va, acc, res);
-    if (locked)
-        rt_spin_unlock(&locked->pgtbl_lock);
+    tables_unlock(locked);
     if (!agree)
         fail(rep, MMSIM_ACCESS_WALK_MISMATCH, va, "the two walkers disagree: %s", msg);
     return agree;
@@ -200,23 +221,18 @@ static bool tlb_hit_current(struct mmsim_cpu *cpu, uint64_t va, struct mmsim_sim
                             struct mmsim_access_report *rep)
 {
     struct mmsim_simwalk_result fresh;
-    rt_aspace_t locked = g_sim.cfg.ncpus > 1 ? tables_of(cpu, va) : NULL;
-    if (locked)
-        rt_spin_lock(&locked->pgtbl_lock);
-    mmsim_simwalk_translate(&cpu->walk, &k_mem_readonly, va, acc, &fresh);
-    if (locked)
-        rt_spin_unlock(&locked->pgtbl_lock);
+    walk_quietly(cpu, va, acc, &fresh);
     bool hw_settles = fresh.fault == MMSIM_SIMWALK_FAULT_ACCESS_FLAG && g_sim.cfg.hw_af;
     if ((fresh.fault == MMSIM_SIMWALK_OK && fresh.pa == pa) || hw_settles)
         return true;
     const char *op = __atomic_load_n(&g_sim.op_note, __ATOMIC_ACQUIRE);
     rep->pa = pa;
     fail(rep, MMSIM_ACCESS_STALE_TLB, va,
-         "stale TLB entry: VA %#llx (ASID %u) still maps PA %#llx but the tables now give %s%s%s; "
+         "stale TLB entry: VA %#llx (ASID %u) still maps PA %#llx but the tables now give %s%s; "
          "no TLB invalidation covered it (last mm operation: %s)",
          (unsigned long long)va, cpu->hot.asid, (unsigned long long)pa,
          fresh.fault == MMSIM_SIMWALK_OK ? "another PA" : mmsim_simwalk_fault_name(fresh.fault),
-         fresh.fault == MMSIM_SIMWALK_OK ? "" : " fault", "", op ? op : "unknown");
+         fresh.fault == MMSIM_SIMWALK_OK ? "" : " fault", op ? op : "unknown");
     return false;
 }
 
@@ -252,8 +268,8 @@ static _Thread_local struct
  * invalidation issued by another host thread waits for it, as the DSB after
  * a broadcast TLBI waits for accesses still using the old translation, so mm
  * never frees a frame a simulated access is still touching. Odd = in flight.
- * Only the slow path does this; with several CPUs every access takes it. */
-/* Both sides use read-modify-writes of `inflight` (no fences, which TSan
+ * Only the slow path does this; with several CPUs every access takes it.
+ * Both sides use read-modify-writes of `inflight` (no fences, which TSan
  * cannot see): either the invalidator's RMW comes first, and this one
  * acquires the TLB writes before it, or it comes second and sees odd. */
 static void inflight_begin(struct mmsim_cpu *cpu)
@@ -400,7 +416,7 @@ static void *locked_v2p(rt_aspace_t as, uint64_t va)
 static bool fix_access_flag(struct mmsim_cpu *cpu, uint64_t va, uint8_t fsc)
 {
     rt_aspace_t as = tables_of(cpu, va);
-    return g_sim.cfg.sw_af && (fsc >> 2) == 2 && as &&
+    return g_sim.cfg.sw_af && fsc_kind(fsc) == MMSIM_SIMWALK_FAULT_ACCESS_FLAG && as &&
            mmsim_mmu_set_access_flag(as, (void *)(uintptr_t)va) == RT_EOK;
 }
 
@@ -416,12 +432,7 @@ static bool el1_only_refusal(struct mmsim_cpu *cpu, uint64_t va, enum mmsim_acce
         return false;
     struct mmsim_simwalk_access as_user = { .op = (enum mmsim_simwalk_op)op, .el = 0, .pan = false };
     struct mmsim_simwalk_result res;
-    rt_aspace_t locked = g_sim.cfg.ncpus > 1 ? tables_of(cpu, va) : NULL;
-    if (locked)
-        rt_spin_lock(&locked->pgtbl_lock);
-    mmsim_simwalk_translate(&cpu->walk, &k_mem_readonly, va, as_user, &res);
-    if (locked)
-        rt_spin_unlock(&locked->pgtbl_lock);
+    walk_quietly(cpu, va, as_user, &res);
     return res.fault == MMSIM_SIMWALK_OK;
 }
 
@@ -439,7 +450,7 @@ static enum mmsim_access_status trap(struct mmsim_cpu *cpu, uint64_t va, enum mm
     COUNT(cpu, faults_by_level[f.level + 1], 1);
     enum rt_mm_fault_op fop;
     enum rt_mm_fault_type ftype;
-    rt_aspace_t as = VA_UPPER(va) ? &rt_kernel_space : (cpu->current ? cpu->current->lwp->aspace : NULL);
+    rt_aspace_t as = tables_of(cpu, va);
     if (fix_access_flag(cpu, va, fsc)) {
         f.fixed = true;
         remember_fault(rep, &f);
