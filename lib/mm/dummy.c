@@ -31,17 +31,10 @@ struct piece
  * held by every caller, serialises this against mm's own edits. */
 static void piece_at(rt_aspace_t aspace, uintptr_t va, uintptr_t lo, rt_size_t size, struct piece *p)
 {
-    const uint64_t *tbl = aspace->page_table;
-    uint64_t d = 0;
-    int level = 0;
-    for (; level < 3; level++) {
-        d = tbl[pt_index(va, level)];
-        if (!pt_is_table(d, level))
-            break;
-        tbl = pt_table_host(d);
-    }
-    if (level == 3)
-        d = tbl[pt_index(va, 3)];
+    uint64_t *path[4];
+    int level = pt_path(aspace->page_table, va, path);
+    uint64_t d = level < 0 ? 0 : path[level][pt_index(va, level)];
+    level = level < 0 ? 3 : level; /* a table outside RAM: treat the page as unmapped */
     uint64_t span = 1ull << pt_shift(level);
     uintptr_t leaf = va & ~(uintptr_t)(span - 1);
     /* offsets from lo, so a range ending at 2^64 does not wrap */

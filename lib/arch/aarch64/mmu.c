@@ -339,13 +339,9 @@ size_t mmsim_mmu_unmap_frees(struct rt_aspace *aspace, void *v_addr)
 {
     MMSIM_PRECOND(aspace && aspace->page_table, 0, "aspace and its page table must exist");
     uint64_t va = (uintptr_t)v_addr;
-    uint64_t *path[4] = { aspace->page_table, NULL, NULL, NULL };
+    uint64_t *path[4];
     MM_PGTBL_LOCK(aspace);
-    int level = 0;
-    while (level < 3 && pt_is_table(path[level][pt_index(va, level)], level)) {
-        path[level + 1] = pt_table_host(path[level][pt_index(va, level)]);
-        level++;
-    }
+    int level = pt_path(aspace->page_table, va & PT_VA_MASK, path);
     size_t frees = 0;
     if (level != 3 || !pt_is_leaf(path[3][pt_index(va, 3)], 3))
         frees = 3; /* a block to split or nothing to unmap: assume the worst */
@@ -400,19 +396,13 @@ int mmsim_mmu_set_access_flag(struct rt_aspace *aspace, void *v_addr)
 {
     MMSIM_PRECOND(aspace && aspace->page_table, -RT_EINVAL, "aspace and its page table must exist");
     uint64_t va = (uintptr_t)v_addr & PT_VA_MASK;
-    uint64_t *tbl = aspace->page_table;
+    uint64_t *path[4];
     int rc = -RT_ENOENT;
     MM_PGTBL_LOCK(aspace);
-    for (int level = 0; level <= 3; level++) {
-        uint64_t *slot = &tbl[pt_index(va, level)];
-        if (pt_is_leaf(*slot, level)) {
-            __atomic_fetch_or(slot, (uint64_t)MMU_ATTR_AF, __ATOMIC_RELEASE);
-            rc = RT_EOK;
-            break;
-        }
-        if (!pt_is_table(*slot, level))
-            break;
-        tbl = pt_table_host(*slot);
+    int level = pt_path(aspace->page_table, va, path);
+    if (level >= 0 && pt_is_leaf(path[level][pt_index(va, level)], level)) {
+        __atomic_fetch_or(&path[level][pt_index(va, level)], (uint64_t)MMU_ATTR_AF, __ATOMIC_RELEASE);
+        rc = RT_EOK;
     }
     MM_PGTBL_UNLOCK(aspace);
     return rc;

@@ -48,20 +48,30 @@ static inline uint64_t *pt_table_host(uint64_t d)
     return (uint64_t *)mmsim_phys_pa2host(d & MMU_ADDRESS_MASK);
 }
 
+/* The tables on the way to `va`: path[0] = root, path[l] the level-l table;
+ * returns the level where the descent stopped (its entry for va is a leaf,
+ * invalid, or level 3's), or -1 if a table descriptor points outside RAM. */
+static inline int pt_path(uint64_t *root, uint64_t va, uint64_t *path[4])
+{
+    path[0] = root;
+    int level = 0;
+    while (level < 3 && pt_is_table(path[level][pt_index(va, level)], level)) {
+        path[level + 1] = pt_table_host(path[level][pt_index(va, level)]);
+        if (!path[++level])
+            return -1;
+    }
+    return level;
+}
+
 /* Leaf descriptor and its level for `va`, or -1 if nothing valid maps it. */
 static inline int pt_lookup(const uint64_t *tbl, uint64_t va, uint64_t *leaf)
 {
-    for (int level = 0; level <= 3 && tbl; level++) {
-        uint64_t d = tbl[pt_index(va, level)];
-        if (pt_is_leaf(d, level)) {
-            *leaf = d;
-            return level;
-        }
-        if (!pt_is_table(d, level))
-            return -1;
-        tbl = pt_table_host(d);
-    }
-    return -1;
+    uint64_t *path[4];
+    int level = pt_path((uint64_t *)(uintptr_t)tbl, va, path);
+    if (level < 0 || !pt_is_leaf(path[level][pt_index(va, level)], level))
+        return -1;
+    *leaf = path[level][pt_index(va, level)];
+    return level;
 }
 
 #endif
